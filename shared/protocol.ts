@@ -1,0 +1,131 @@
+/**
+ * WebSocket protocol of `/ws`: every frame is JSON `{type, ...}`, one schema per frame, unions keyed
+ * on `type`. TypeScript types are inferred from the schemas, never written twice.
+ */
+import { z } from 'zod';
+import { publicUserSchema } from './api.js';
+
+/** Bumped on every incompatible change. The client sends it as `?v=` on the upgrade URL. */
+export const PROTOCOL_VERSION = 1;
+
+/** Close codes of fatal conditions (RFC 6455 leaves 4000-4999 to applications). */
+export const CLOSE_CODES = {
+  /** Standard: a frame broke the per-connection message rate limit. */
+  policy_violation: 1008,
+  /** Standard: a frame was larger than the gateway accepts. */
+  message_too_big: 1009,
+  /** Standard: the server is shutting down. */
+  going_away: 1001,
+  /** The client speaks a protocol version the server does not. */
+  protocol_mismatch: 4000,
+  /** The session was signed out or expired. */
+  session_revoked: 4001,
+  /** The socket could not keep up with what was sent to it. */
+  slow_consumer: 4002,
+} as const;
+export type CloseReason = keyof typeof CLOSE_CODES;
+
+/** Error codes carried by `error` frames. The connection goes on after an error frame. */
+export const WS_ERROR_CODES = {
+  bad_json: 'The frame is not valid JSON',
+  bad_frame: 'The frame does not match any known message',
+  unsupported: 'The server does not handle this message yet',
+  internal: 'Internal error',
+} as const;
+export type WsErrorCode = keyof typeof WS_ERROR_CODES;
+
+// ---- client -> server -------------------------------------------------------------------------
+
+/** Application-level liveness check; the server answers `pong` with the same `id`. */
+export const pingFrameSchema = z.object({
+  type: z.literal('ping'),
+  id: z.string().max(64).optional(),
+});
+
+export const clientFrameSchema = z.discriminatedUnion('type', [pingFrameSchema]);
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+// ---- server -> client -------------------------------------------------------------------------
+
+/** First frame on every connection: who you are, which connection this is, the protocol version. */
+export const helloFrameSchema = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int(),
+  user: publicUserSchema,
+  connectionId: z.string(),
+});
+
+/** Answer to `ping`. */
+export const pongFrameSchema = z.object({
+  type: z.literal('pong'),
+  id: z.string().optional(),
+});
+
+/** A frame could not be handled. `ref` echoes the offending frame's `type` when it had one. */
+export const errorFrameSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  ref: z.string().optional(),
+});
+
+export const serverFrameSchema = z.discriminatedUnion('type', [
+  helloFrameSchema,
+  pongFrameSchema,
+  errorFrameSchema,
+]);
+export type ServerFrame = z.infer<typeof serverFrameSchema>;
+export type HelloFrame = z.infer<typeof helloFrameSchema>;
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+
+/** A parse result: edges never throw past themselves. */
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorFrame };
+
+/** Parses one client frame (raw text) into a typed frame, or the `error` frame to answer with. */
+export function parseClientFrame(raw: string): ParseResult<ClientFrame> {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: wsError('bad_json') };
+  }
+  const result = clientFrameSchema.safeParse(data);
+  if (result.success) return { ok: true, value: result.data };
+  const ref = typeFieldOf(data);
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
+  return {
+    ok: false,
+    error: wsError('bad_frame', `${WS_ERROR_CODES.bad_frame}${where}: ${issue?.message ?? 'invalid'}`, ref),
+  };
+}
+
+/** Parses one server frame (raw text), for clients. */
+export function parseServerFrame(raw: string): ParseResult<ServerFrame> {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: wsError('bad_json') };
+  }
+  const result = serverFrameSchema.safeParse(data);
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, error: wsError('bad_frame', undefined, typeFieldOf(data)) };
+}
+
+/** Builds an `error` frame with the code's standard message unless one is given. */
+export function wsError(code: WsErrorCode, message?: string, ref?: string): ErrorFrame {
+  return { type: 'error', code, message: message ?? WS_ERROR_CODES[code], ...(ref ? { ref } : {}) };
+}
+
+function typeFieldOf(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null || !('type' in data)) return undefined;
+  const t = (data as { type: unknown }).type;
+  return typeof t === 'string' ? t.slice(0, 64) : undefined;
+}
+
+/** Marks a switch over a union as exhaustive: compile error when a case is missing. */
+export function exhaustive(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}
