@@ -1,0 +1,137 @@
+/**
+ * Configuration, parsed once from the environment at startup. Every variable is validated; a bad one
+ * stops the process with a message naming it.
+ */
+import { z } from 'zod';
+
+/** Parsed configuration. Tests build one directly with `testConfig()`. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: the in-process memory store (nothing persists). */
+  redisUrl: string | undefined;
+  /** Origins allowed for state-changing requests and WebSocket upgrades; empty: same origin only. */
+  publicOrigins: string[];
+  /** Session lifetime in milliseconds; sessions slide (lucia extends them when half is used). */
+  sessionTtlMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Express `trust proxy` setting: how many proxy hops to trust for the client IP and protocol. */
+  trustProxy: number;
+  /** Folder of the built client, served at `/`; unset: no static files. */
+  staticDir: string | undefined;
+  limits: RateLimits;
+  ws: WsSettings;
+}
+
+export interface RateLimits {
+  /** Login attempts per IP per window. */
+  loginPerIp: number;
+  /** Failed logins per username per window. */
+  loginPerUsername: number;
+  /** Window of the login limits, seconds. */
+  loginWindowSeconds: number;
+  /** Accounts created per IP per hour. */
+  registerPerIpPerHour: number;
+}
+
+export interface WsSettings {
+  /** Interval of the ping that finds dead sockets; a socket that misses one pong is terminated. */
+  heartbeatMs: number;
+  /** Frames allowed per connection per window before the socket is closed with 1008. */
+  messagesPerWindow: number;
+  windowMs: number;
+}
+
+const DEFAULTS = {
+  PORT: 8080,
+  HOST: '0.0.0.0',
+  SESSION_TTL_DAYS: 30,
+  LOG_LEVEL: 'info',
+  TRUST_PROXY: 0,
+};
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const originList = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.string().refine((o) => {
+        try {
+          const u = new URL(o);
+          return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, '');
+        } catch {
+          return false;
+        }
+      }, 'must be a comma-separated list of origins like https://chat.example.com (scheme, host, optional port; no path)'),
+    ),
+  )
+  .transform((list) => list.map((o) => new URL(o).origin));
+
+const envSchema = z.object({
+  PORT: int(0, 65535).optional(),
+  HOST: z.string().trim().min(1, 'must not be empty').optional(),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  PUBLIC_ORIGIN: originList.optional(),
+  SESSION_TTL_DAYS: int(1, 365).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  TRUST_PROXY: int(0, 10).optional(),
+  STATIC_DIR: z.string().trim().min(1).optional(),
+});
+
+/** Thrown when the environment is invalid; the message names each bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment. Empty variables count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv, defaults: { staticDir?: string } = {}): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      return `  ${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT ?? DEFAULTS.PORT,
+    host: e.HOST ?? DEFAULTS.HOST,
+    redisUrl: e.REDIS_URL,
+    publicOrigins: e.PUBLIC_ORIGIN ?? [],
+    sessionTtlMs: (e.SESSION_TTL_DAYS ?? DEFAULTS.SESSION_TTL_DAYS) * 24 * 60 * 60 * 1000,
+    logLevel: e.LOG_LEVEL ?? (DEFAULTS.LOG_LEVEL as Config['logLevel']),
+    trustProxy: e.TRUST_PROXY ?? DEFAULTS.TRUST_PROXY,
+    staticDir: e.STATIC_DIR ?? defaults.staticDir,
+    limits: { ...DEFAULT_RATE_LIMITS },
+    ws: { ...DEFAULT_WS_SETTINGS },
+  };
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  loginPerIp: 30,
+  loginPerUsername: 10,
+  loginWindowSeconds: 15 * 60,
+  registerPerIpPerHour: 20,
+};
+
+export const DEFAULT_WS_SETTINGS: WsSettings = {
+  heartbeatMs: 30_000,
+  messagesPerWindow: 100,
+  windowMs: 10_000,
+};

@@ -1,0 +1,18 @@
+/** Configuration for tests: loopback, an ephemeral port, silent logs, limits high enough for suites. */
+import { DEFAULT_RATE_LIMITS, DEFAULT_WS_SETTINGS, type Config } from '../src/config.js';
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    redisUrl: undefined,
+    publicOrigins: [],
+    sessionTtlMs: 24 * 60 * 60 * 1000,
+    logLevel: 'silent',
+    trustProxy: 0,
+    staticDir: undefined,
+    ...overrides,
+    limits: { ...DEFAULT_RATE_LIMITS, registerPerIpPerHour: 10_000, loginPerIp: 10_000, ...overrides.limits },
+    ws: { ...DEFAULT_WS_SETTINGS, ...overrides.ws },
+  };
+}
