@@ -1,0 +1,138 @@
+/**
+ * One client connection on `/ws`: validates each frame at the edge, enforces the per-connection rate
+ * limit, answers bad input with an `error` frame and carries on. It sees a minimal socket, not `ws`.
+ */
+import { randomUUID } from 'node:crypto';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { PublicUser } from '../../../shared/api.js';
+import {
+  CLOSE_CODES,
+  exhaustive,
+  parseClientFrame,
+  PROTOCOL_VERSION,
+  wsError,
+  type ClientFrame,
+  type CloseReason,
+  type ServerFrame,
+} from '../../../shared/protocol.js';
+import { toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** The part of a WebSocket the realtime logic needs (ws's WebSocket satisfies it). */
+export interface MinimalSocket {
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code: number, reason: string): void;
+  terminate(): void;
+}
+
+/** More than this much unsent data to one socket and the client is too slow: it is dropped. */
+const SLOW_CONSUMER_BYTES = 1024 * 1024;
+
+export interface ConnectionInit {
+  socket: MinimalSocket;
+  user: PublicUser;
+  sessionIdHash: string;
+  sessionExpiresAt: number;
+  rateLimiter: RateLimiterAbstract;
+  logger: Logger;
+}
+
+export class Connection {
+  readonly id = randomUUID();
+  readonly user: PublicUser;
+  readonly sessionIdHash: string;
+  /** Known expiry of the session; re-checked once passed, since sessions slide. */
+  sessionExpiresAt: number;
+  readonly #socket: MinimalSocket;
+  readonly #rateLimiter: RateLimiterAbstract;
+  readonly #logger: Logger;
+  #closed = false;
+  /** Frames are handled strictly in arrival order. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(init: ConnectionInit) {
+    this.#socket = init.socket;
+    this.user = init.user;
+    this.sessionIdHash = init.sessionIdHash;
+    this.sessionExpiresAt = init.sessionExpiresAt;
+    this.#rateLimiter = init.rateLimiter;
+    this.#logger = init.logger.child({ userId: init.user.id, connectionId: this.id });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends the first frame: who you are, this connection's id, the protocol version. */
+  start(): void {
+    this.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, user: this.user, connectionId: this.id });
+  }
+
+  /** Queues one raw frame from the client. */
+  receive(raw: string): void {
+    this.#queue = this.#queue
+      .then(() => this.#handleRaw(raw))
+      .catch((err: unknown) => {
+        this.#logger.error({ err: toError(err) }, 'frame handling failed');
+        this.send(wsError('internal'));
+      });
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.#closed) return;
+    if (this.#socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
+      this.#logger.warn({ buffered: this.#socket.bufferedAmount }, 'dropping slow consumer');
+      this.close('slow_consumer');
+      return;
+    }
+    this.#socket.send(JSON.stringify(frame));
+  }
+
+  /** Closes with one of the protocol's close reasons. */
+  close(reason: CloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.close(CLOSE_CODES[reason], reason);
+  }
+
+  /** Called by the gateway once the socket is gone, however it went. */
+  markClosed(): void {
+    this.#closed = true;
+  }
+
+  async #handleRaw(raw: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#rateLimiter.consume(this.id);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) {
+        this.#logger.warn('message rate limit exceeded');
+        this.close('policy_violation');
+        return;
+      }
+      throw err;
+    }
+    const parsed = parseClientFrame(raw);
+    if (!parsed.ok) {
+      this.send(parsed.error);
+      return;
+    }
+    try {
+      this.#handleFrame(parsed.value);
+    } catch (err) {
+      this.#logger.error({ err: toError(err), frame: parsed.value.type }, 'frame handler failed');
+      this.send(wsError('internal', undefined, parsed.value.type));
+    }
+  }
+
+  #handleFrame(frame: ClientFrame): void {
+    switch (frame.type) {
+      case 'ping':
+        this.send(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id });
+        return;
+      default:
+        exhaustive(frame.type satisfies never);
+    }
+  }
+}

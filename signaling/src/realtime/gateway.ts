@@ -1,0 +1,212 @@
+/**
+ * The WebSocket gateway at `/ws`: authenticates at the upgrade (session cookie, Origin), then hands
+ * each socket to a `Connection`. Keeps the node's connections indexed by session, so a session that
+ * ends on any node closes its sockets here, found by key rather than by a scan.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiErrorBody } from '../../../shared/api.js';
+import { PROTOCOL_VERSION, wsError } from '../../../shared/protocol.js';
+import { WS_MAX_PAYLOAD_BYTES } from '../../../shared/limits.js';
+import type { Auth, SignedIn } from '../auth/auth.js';
+import type { Config } from '../config.js';
+import { toError, toServerError } from '../errors.js';
+import { isAllowedOrigin } from '../http/origin.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import { Connection } from './connection.js';
+
+/** Bus channel on which any node announces an ended session (message: its id hash). */
+export const SESSION_ENDED_CHANNEL = 'parley:session-ended';
+
+export interface GatewayDeps {
+  config: Config;
+  store: Store;
+  auth: Auth;
+  logger: Logger;
+}
+
+interface LiveSocket {
+  connection: Connection;
+  socket: WebSocket;
+  alive: boolean;
+}
+
+export class Gateway {
+  readonly #deps: GatewayDeps;
+  readonly #logger: Logger;
+  readonly #wss: WebSocketServer;
+  readonly #rateLimiter: RateLimiterMemory;
+  readonly #sockets = new Map<string, LiveSocket>();
+  readonly #bySession = new Map<string, Set<string>>();
+  #heartbeat: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+
+  constructor(deps: GatewayDeps) {
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ component: 'gateway' });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: WS_MAX_PAYLOAD_BYTES,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    // Per-connection limits are local to the socket, so an in-process limiter is the right store.
+    this.#rateLimiter = new RateLimiterMemory({
+      keyPrefix: 'ws-frames',
+      points: deps.config.ws.messagesPerWindow,
+      duration: Math.max(1, Math.round(deps.config.ws.windowMs / 1000)),
+    });
+  }
+
+  /** Number of open sockets on this node. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  async start(server: HttpServer): Promise<void> {
+    this.#unsubscribe = await this.#deps.store.bus.subscribe(SESSION_ENDED_CHANNEL, (idHash) =>
+      this.#closeSession(idHash),
+    );
+    server.on('upgrade', (req, socket, head) => {
+      this.#handleUpgrade(req, socket, head).catch((err: unknown) => {
+        this.#logger.error({ err: toError(err) }, 'upgrade failed');
+        rejectUpgrade(socket, 500, { error: { code: 'internal', message: 'Internal error' } });
+      });
+    });
+    this.#heartbeat = setInterval(() => this.#beat(), this.#deps.config.ws.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Announces on every node that a session ended; its sockets close within moments. */
+  async endSession(idHash: string): Promise<void> {
+    this.#closeSession(idHash);
+    await this.#deps.store.bus.publish(SESSION_ENDED_CHANNEL, idHash);
+  }
+
+  /** Closes every socket (1001) and stops. */
+  async stop(): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const live of this.#sockets.values()) live.connection.close('going_away');
+    await this.#unsubscribe?.().catch(() => undefined);
+  }
+
+  async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', (err) => this.#logger.debug({ err }, 'socket error during upgrade'));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') {
+      rejectUpgrade(socket, 404, { error: { code: 'not_found', message: 'No WebSocket at this path' } });
+      return;
+    }
+    if (!isAllowedOrigin(req.headers, this.#deps.config.publicOrigins)) {
+      rejectUpgrade(socket, 403, { error: { code: 'forbidden_origin', message: 'Cross-origin WebSocket refused' } });
+      return;
+    }
+    let signedIn: SignedIn | null = null;
+    try {
+      const sessionId = this.#deps.auth.readSessionCookie(req.headers.cookie);
+      signedIn = sessionId ? await this.#deps.auth.validate(sessionId) : null;
+    } catch (err) {
+      const error = toServerError(err);
+      rejectUpgrade(socket, error.status, error.toBody());
+      return;
+    }
+    if (!signedIn) {
+      rejectUpgrade(socket, 401, { error: { code: 'unauthenticated', message: 'Sign in first' } });
+      return;
+    }
+    const requested = url.searchParams.get('v');
+    const session = signedIn;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, session, requested));
+  }
+
+  #accept(ws: WebSocket, signedIn: SignedIn, requestedVersion: string | null): void {
+    const connection = new Connection({
+      socket: ws,
+      user: signedIn.user,
+      sessionIdHash: signedIn.session.idHash,
+      sessionExpiresAt: signedIn.session.expiresAt.getTime(),
+      rateLimiter: this.#rateLimiter,
+      logger: this.#logger,
+    });
+    if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
+      connection.send(
+        wsError('bad_frame', `Protocol version ${requestedVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`),
+      );
+      connection.close('protocol_mismatch');
+      return;
+    }
+    const live: LiveSocket = { connection, socket: ws, alive: true };
+    this.#sockets.set(connection.id, live);
+    let ids = this.#bySession.get(connection.sessionIdHash);
+    if (!ids) this.#bySession.set(connection.sessionIdHash, (ids = new Set()));
+    ids.add(connection.id);
+
+    ws.on('pong', () => {
+      live.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        connection.send(wsError('bad_frame', 'Binary frames are not accepted; send JSON text'));
+        return;
+      }
+      connection.receive(data.toString());
+    });
+    ws.on('error', (err) => this.#logger.debug({ err, connectionId: connection.id }, 'socket error'));
+    ws.on('close', () => this.#forget(connection));
+    this.#logger.debug({ userId: connection.user.id, connectionId: connection.id }, 'connection open');
+    connection.start();
+  }
+
+  #forget(connection: Connection): void {
+    connection.markClosed();
+    this.#sockets.delete(connection.id);
+    const ids = this.#bySession.get(connection.sessionIdHash);
+    ids?.delete(connection.id);
+    if (ids?.size === 0) this.#bySession.delete(connection.sessionIdHash);
+    this.#logger.debug({ userId: connection.user.id, connectionId: connection.id }, 'connection closed');
+  }
+
+  #closeSession(idHash: string): void {
+    const ids = this.#bySession.get(idHash);
+    if (!ids) return;
+    for (const id of [...ids]) this.#sockets.get(id)?.connection.close('session_revoked');
+  }
+
+  /** Terminates sockets that missed the last ping; re-checks sessions past their known expiry. */
+  #beat(): void {
+    const now = Date.now();
+    for (const live of this.#sockets.values()) {
+      if (!live.alive) {
+        live.socket.terminate();
+        continue;
+      }
+      live.alive = false;
+      live.socket.ping();
+      if (now >= live.connection.sessionExpiresAt) void this.#recheckSession(live.connection);
+    }
+  }
+
+  async #recheckSession(connection: Connection): Promise<void> {
+    try {
+      const valid = await this.#deps.store.getSession(connection.sessionIdHash);
+      if (valid) connection.sessionExpiresAt = valid.expiresAt;
+      else connection.close('session_revoked');
+    } catch (err) {
+      this.#logger.warn({ err: toError(err) }, 'session re-check failed; will retry');
+    }
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, body: ApiErrorBody): void {
+  if (socket.destroyed) return;
+  const json = JSON.stringify(body);
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status];
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${reason ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+  );
+}
