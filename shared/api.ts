@@ -7,7 +7,9 @@ import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN, USERNAME_PATTER
 
 /** A username as typed: trimmed and folded to lower case, then checked. */
 export const usernameSchema = z
-  .string({ error: (issue) => (issue.input === undefined ? 'username is required' : 'username must be a string') })
+  .string({
+    error: (issue) => (issue.input === undefined ? 'username is required' : 'username must be a string'),
+  })
   .trim()
   .toLowerCase()
   .min(USERNAME_MIN, `username must be at least ${USERNAME_MIN} characters`)
@@ -15,7 +17,9 @@ export const usernameSchema = z
   .regex(USERNAME_PATTERN, 'username may contain only a-z, 0-9, "_", "." and "-"');
 
 export const passwordSchema = z
-  .string({ error: (issue) => (issue.input === undefined ? 'password is required' : 'password must be a string') })
+  .string({
+    error: (issue) => (issue.input === undefined ? 'password is required' : 'password must be a string'),
+  })
   .min(PASSWORD_MIN, `password must be at least ${PASSWORD_MIN} characters`)
   .max(PASSWORD_MAX, `password must be at most ${PASSWORD_MAX} characters`);
 

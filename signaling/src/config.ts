@@ -60,7 +60,12 @@ const int = (min: number, max: number) =>
 
 const originList = z
   .string()
-  .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
   .pipe(
     z.array(
       z.string().refine((o) => {
@@ -98,7 +103,9 @@ export class ConfigError extends Error {
 /** Parses the environment. Empty variables count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv, defaults: { staticDir?: string } = {}): Config {
   const present = Object.fromEntries(
-    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
+    Object.entries(env).filter(
+      ([key, value]) => key in envSchema.shape && value !== undefined && value !== '',
+    ),
   );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {

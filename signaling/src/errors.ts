@@ -58,11 +58,14 @@ export function toError(value: unknown): Error {
 /** Maps anything caught to a ServerError; unknown failures become `internal` (500). */
 export function toServerError(value: unknown): ServerError {
   if (value instanceof ServerError) return value;
-  if (value instanceof StoreUnavailableError) return new ServerError('store_unavailable', undefined, { cause: value });
+  if (value instanceof StoreUnavailableError)
+    return new ServerError('store_unavailable', undefined, { cause: value });
   return new ServerError('internal', undefined, { cause: value });
 }
 
 /** A 429 with whole seconds to wait, at least 1. */
 export function rateLimited(msBeforeNext: number, message = 'Too many attempts; retry later'): ServerError {
-  return new ServerError('rate_limited', message, { retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)) });
+  return new ServerError('rate_limited', message, {
+    retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
+  });
 }

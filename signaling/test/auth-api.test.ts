@@ -81,7 +81,10 @@ describe('bad requests', () => {
   });
 
   it('answers a body over 16 KiB with 413', async () => {
-    const res = await client().post('/api/auth/register', { username: 'abc', password: 'x'.repeat(17 * 1024) });
+    const res = await client().post('/api/auth/register', {
+      username: 'abc',
+      password: 'x'.repeat(17 * 1024),
+    });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
   });
@@ -118,7 +121,10 @@ describe('login', () => {
   it('signs in with the right password, in any letter case of the username', async () => {
     const { username, user } = await register();
     const client = new TestClient(server.url);
-    const res = await client.post('/api/auth/login', { username: username.toUpperCase(), password: PASSWORD });
+    const res = await client.post('/api/auth/login', {
+      username: username.toUpperCase(),
+      password: PASSWORD,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ user });
     expect((await client.get('/api/me')).body).toEqual({ user });
@@ -129,7 +135,10 @@ describe('login', () => {
     const wrong = () =>
       new TestClient(server.url).post('/api/auth/login', { username, password: 'wrong password' });
     const unknown = () =>
-      new TestClient(server.url).post('/api/auth/login', { username: uniqueUsername('nobody'), password: 'x'.repeat(12) });
+      new TestClient(server.url).post('/api/auth/login', {
+        username: uniqueUsername('nobody'),
+        password: 'x'.repeat(12),
+      });
     const a = await wrong();
     const b = await unknown();
     expect(a.status).toBe(401);
@@ -222,11 +231,9 @@ describe('CSRF', () => {
     );
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden_origin');
-    const crossSite = await new TestClient(server.url).post(
-      '/api/auth/logout',
-      undefined,
-      { headers: { 'sec-fetch-site': 'cross-site' } },
-    );
+    const crossSite = await new TestClient(server.url).post('/api/auth/logout', undefined, {
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
     expect(crossSite.status).toBe(403);
   });
 
@@ -237,7 +244,9 @@ describe('CSRF', () => {
       { headers: { origin: server.url } },
     );
     expect(same.status).toBe(201);
-    const configured = await startServer(testConfig({ redisUrl, publicOrigins: ['https://chat.example.com'] }));
+    const configured = await startServer(
+      testConfig({ redisUrl, publicOrigins: ['https://chat.example.com'] }),
+    );
     try {
       const ok = await new TestClient(configured.url).post(
         '/api/auth/register',

@@ -9,7 +9,9 @@ const redisUrl = inject('redisUrl');
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startServer(testConfig({ redisUrl, ws: { heartbeatMs: 300, messagesPerWindow: 20, windowMs: 1_000 } }));
+  server = await startServer(
+    testConfig({ redisUrl, ws: { heartbeatMs: 300, messagesPerWindow: 20, windowMs: 1_000 } }),
+  );
 });
 afterAll(() => server.close());
 
@@ -41,12 +43,16 @@ async function refusal(ws: WsTestClient): Promise<number> {
 describe('upgrade', () => {
   it('refuses a socket without a valid session with 401', async () => {
     expect(await refusal(new WsTestClient(server.url))).toBe(401);
-    expect(await refusal(new WsTestClient(server.url, { cookie: 'parley_session=forgedforgedforgedforged' }))).toBe(401);
+    expect(
+      await refusal(new WsTestClient(server.url, { cookie: 'parley_session=forgedforgedforgedforged' })),
+    ).toBe(401);
   });
 
   it('refuses a foreign Origin with 403, even with a valid session', async () => {
     const { client } = await signedIn();
-    expect(await refusal(new WsTestClient(server.url, { cookie: client.cookie, origin: 'http://evil.example' }))).toBe(403);
+    expect(
+      await refusal(new WsTestClient(server.url, { cookie: client.cookie, origin: 'http://evil.example' })),
+    ).toBe(403);
   });
 
   it('refuses other paths with 404', async () => {
@@ -65,7 +71,9 @@ describe('upgrade', () => {
     const second = new WsTestClient(server.url, { cookie: client.cookie });
     const hello2 = await second.next();
     expect(hello2.type).toBe('hello');
-    expect(hello2.type === 'hello' && hello2.connectionId).not.toBe(hello.type === 'hello' && hello.connectionId);
+    expect(hello2.type === 'hello' && hello2.connectionId).not.toBe(
+      hello.type === 'hello' && hello.connectionId,
+    );
     second.close();
   });
 

@@ -22,7 +22,11 @@ export class TestClient {
     this.baseUrl = baseUrl;
   }
 
-  async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<TestResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     let body: string | undefined;
     if (options.rawBody !== undefined) {
@@ -62,7 +66,10 @@ let counter = 0;
 /** A username no other test uses (tests share one Redis and never flush it). */
 export function uniqueUsername(prefix = 'u'): string {
   counter += 1;
-  return `${prefix}${Date.now().toString(36)}${counter.toString(36)}${Math.random().toString(36).slice(2, 6)}`.slice(0, 32);
+  return `${prefix}${Date.now().toString(36)}${counter.toString(36)}${Math.random().toString(36).slice(2, 6)}`.slice(
+    0,
+    32,
+  );
 }
 
 export const PASSWORD = 'correct horse battery';

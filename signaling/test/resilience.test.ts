@@ -20,7 +20,9 @@ describe('with the memory store (embedded default)', () => {
     try {
       const client = new TestClient(server.url);
       expect((await client.get('/healthz')).body).toEqual({ status: 'ok', store: 'memory' });
-      expect((await client.post('/api/auth/register', { username: uniqueUsername(), password: PASSWORD })).status).toBe(201);
+      expect(
+        (await client.post('/api/auth/register', { username: uniqueUsername(), password: PASSWORD })).status,
+      ).toBe(201);
       expect((await client.get('/api/me')).status).toBe(200);
     } finally {
       await server.close();
@@ -59,7 +61,10 @@ describe('when Redis restarts', () => {
     await redis.restart();
     await waitFor(async () => (await client.get('/healthz')).status === 200, 10_000);
     // Redis keeps nothing on disk in tests: the account is gone, but the node works again.
-    const again = await new TestClient(server.url).post('/api/auth/register', { username, password: PASSWORD });
+    const again = await new TestClient(server.url).post('/api/auth/register', {
+      username,
+      password: PASSWORD,
+    });
     expect(again.status).toBe(201);
   });
 });

@@ -48,7 +48,8 @@ export class LoginThrottle {
       await this.#perUsername.consume(username);
     } catch (err) {
       // Over the limit already: the next attempt is refused in beforeLogin.
-      if (!(err instanceof RateLimiterRes)) this.#logger.warn({ err: toError(err) }, 'login throttle unavailable');
+      if (!(err instanceof RateLimiterRes))
+        this.#logger.warn({ err: toError(err) }, 'login throttle unavailable');
     }
   }
 

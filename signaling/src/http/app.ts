@@ -35,7 +35,8 @@ function originGuard(allowedOrigins: readonly string[]): RequestHandler {
 
 /** 415 for a body that is not JSON; bodiless requests (e.g. logout) pass. */
 const requireJsonBody: RequestHandler = (req, _res, next) => {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody || SAFE_METHODS.has(req.method) || req.is('application/json')) return next();
   next(new ServerError('unsupported_media_type', 'The body must be application/json'));
 };

@@ -13,7 +13,9 @@ function fromBodyParser(err: unknown): ServerError | undefined {
       return new ServerError('payload_too_large', 'The body is larger than 16 KiB', { cause: err });
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new ServerError('unsupported_media_type', 'Unsupported body encoding or charset', { cause: err });
+      return new ServerError('unsupported_media_type', 'Unsupported body encoding or charset', {
+        cause: err,
+      });
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':

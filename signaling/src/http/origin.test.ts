@@ -19,8 +19,12 @@ describe('isAllowedOrigin', () => {
 
   it('allows only the configured origins when some are', () => {
     const allowed = ['https://chat.example.com'];
-    expect(isAllowedOrigin({ host: 'internal:8080', origin: 'https://chat.example.com' }, allowed)).toBe(true);
-    expect(isAllowedOrigin({ host: 'internal:8080', origin: 'http://chat.example.com' }, allowed)).toBe(false);
+    expect(isAllowedOrigin({ host: 'internal:8080', origin: 'https://chat.example.com' }, allowed)).toBe(
+      true,
+    );
+    expect(isAllowedOrigin({ host: 'internal:8080', origin: 'http://chat.example.com' }, allowed)).toBe(
+      false,
+    );
     expect(isAllowedOrigin({ host: 'internal:8080', origin: 'http://internal:8080' }, allowed)).toBe(false);
   });
 

@@ -101,10 +101,12 @@ export class Gateway {
       return;
     }
     if (!isAllowedOrigin(req.headers, this.#deps.config.publicOrigins)) {
-      rejectUpgrade(socket, 403, { error: { code: 'forbidden_origin', message: 'Cross-origin WebSocket refused' } });
+      rejectUpgrade(socket, 403, {
+        error: { code: 'forbidden_origin', message: 'Cross-origin WebSocket refused' },
+      });
       return;
     }
-    let signedIn: SignedIn | null = null;
+    let signedIn: SignedIn | null;
     try {
       const sessionId = this.#deps.auth.readSessionCookie(req.headers.cookie);
       signedIn = sessionId ? await this.#deps.auth.validate(sessionId) : null;
@@ -133,7 +135,10 @@ export class Gateway {
     });
     if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
       connection.send(
-        wsError('bad_frame', `Protocol version ${requestedVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`),
+        wsError(
+          'bad_frame',
+          `Protocol version ${requestedVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+        ),
       );
       connection.close('protocol_mismatch');
       return;
@@ -203,7 +208,9 @@ export class Gateway {
 function rejectUpgrade(socket: Duplex, status: number, body: ApiErrorBody): void {
   if (socket.destroyed) return;
   const json = JSON.stringify(body);
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status];
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[
+    status
+  ];
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${reason ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
