@@ -1,0 +1,196 @@
+/**
+ * App-wide session state: who is signed in, whether that is still being checked, and the signaling
+ * connection that lives exactly as long as the sign-in. Components read it and call its methods;
+ * the network work happens in `api.ts` and `gateway.ts`.
+ */
+import type { Credentials, PublicUser } from '../../../shared/api.js';
+import { createApiClient, type ApiClient } from './api.js';
+import { toApiError } from './api-error.js';
+import {
+  Gateway,
+  gatewayUrl,
+  type GatewayCallbacks,
+  type GatewayEndReason,
+  type GatewayStatus,
+} from './gateway.js';
+
+/**
+ * `restoring`: asking the server whether the cookie still holds a session; `unreachable`: that
+ * question got no answer; then `signed_out` or `signed_in`.
+ */
+export type SessionPhase = 'restoring' | 'unreachable' | 'signed_out' | 'signed_in';
+
+export interface SessionDeps {
+  api: ApiClient;
+  createGateway(callbacks: GatewayCallbacks): Gateway;
+}
+
+export const SESSION_NOTICES = {
+  revoked: 'You were signed out. Sign in again to continue.',
+  expired: 'Your session ended. Sign in again to continue.',
+} as const;
+
+export class Session {
+  readonly #api: ApiClient;
+  readonly #createGateway: SessionDeps['createGateway'];
+  #gateway: Gateway | null = null;
+  #checkingSession = false;
+
+  #phase = $state<SessionPhase>('restoring');
+  #user = $state<PublicUser | null>(null);
+  #connection = $state<GatewayStatus>('offline');
+  #connectionEnded = $state<GatewayEndReason | null>(null);
+  #notice = $state<string | null>(null);
+  #signingOut = $state(false);
+
+  constructor(deps: SessionDeps) {
+    this.#api = deps.api;
+    this.#createGateway = deps.createGateway;
+  }
+
+  get phase(): SessionPhase {
+    return this.#phase;
+  }
+
+  /** The signed-in user, or null. */
+  get user(): PublicUser | null {
+    return this.#user;
+  }
+
+  /** Status of the signaling connection. */
+  get connection(): GatewayStatus {
+    return this.#connection;
+  }
+
+  /** Set when the server ended the connection for a reason reconnecting cannot fix. */
+  get connectionEnded(): GatewayEndReason | null {
+    return this.#connectionEnded;
+  }
+
+  /** A message for the person (signed out elsewhere, sign-out failed), until dismissed. */
+  get notice(): string | null {
+    return this.#notice;
+  }
+
+  get signingOut(): boolean {
+    return this.#signingOut;
+  }
+
+  /** The signaling connection, for features that send or subscribe to frames. */
+  get gateway(): Gateway {
+    this.#gateway ??= this.#createGateway({
+      onStatus: (status) => {
+        this.#connection = status;
+      },
+      onEnd: (reason) => this.#handleGatewayEnd(reason),
+      onConnectFailed: () => void this.#checkStillSignedIn(),
+    });
+    return this.#gateway;
+  }
+
+  /** Asks the server whether the session cookie is still good (on start, and from the retry button). */
+  async restore(): Promise<void> {
+    this.#phase = 'restoring';
+    try {
+      this.#enter(await this.#api.me());
+    } catch (caught) {
+      if (toApiError(caught).code === 'unauthenticated') {
+        this.#phase = 'signed_out';
+      } else {
+        this.#phase = 'unreachable';
+      }
+    }
+  }
+
+  /** Creates an account and signs in; rejects with an `ApiError` the form shows inline. */
+  async register(credentials: Credentials): Promise<void> {
+    this.#enter(await this.#api.register(credentials));
+  }
+
+  /** Signs in; rejects with an `ApiError` the form shows inline. */
+  async signIn(credentials: Credentials): Promise<void> {
+    this.#enter(await this.#api.login(credentials));
+  }
+
+  /** Signs out on the server, then here. When the server cannot be reached, stays signed in and says so. */
+  async signOut(): Promise<void> {
+    if (this.#signingOut || this.#phase !== 'signed_in') return;
+    this.#signingOut = true;
+    this.#notice = null;
+    // Closing first means the server's revocation of this very socket is not mistaken for news.
+    this.gateway.stop();
+    try {
+      await this.#api.logout();
+      this.#leave(null);
+    } catch (caught) {
+      const error = toApiError(caught);
+      if (error.code === 'unauthenticated') {
+        this.#leave(null);
+      } else {
+        this.#notice = `Couldn't sign out: ${error.message}. Try again.`;
+        this.gateway.start();
+      }
+    } finally {
+      this.#signingOut = false;
+    }
+  }
+
+  /** Skips the reconnect wait, e.g. when the browser reports it is back online. */
+  reconnectNow(): void {
+    if (this.#phase === 'signed_in') this.gateway.reconnectNow();
+  }
+
+  dismissNotice(): void {
+    this.#notice = null;
+  }
+
+  #enter(user: PublicUser): void {
+    this.#user = user;
+    this.#phase = 'signed_in';
+    this.#notice = null;
+    this.#connectionEnded = null;
+    this.gateway.start();
+  }
+
+  #leave(notice: string | null): void {
+    this.gateway.stop();
+    this.#user = null;
+    this.#phase = 'signed_out';
+    this.#connectionEnded = null;
+    this.#notice = notice;
+  }
+
+  #handleGatewayEnd(reason: GatewayEndReason): void {
+    if (reason === 'session_revoked') {
+      this.#leave(SESSION_NOTICES.revoked);
+    } else {
+      this.#connectionEnded = reason;
+    }
+  }
+
+  /** A refused WebSocket upgrade looks like any network failure; the API says whether it was the session. */
+  async #checkStillSignedIn(): Promise<void> {
+    if (this.#checkingSession) return;
+    this.#checkingSession = true;
+    try {
+      await this.#api.me();
+    } catch (caught) {
+      if (toApiError(caught).code === 'unauthenticated' && this.#phase === 'signed_in') {
+        this.#leave(SESSION_NOTICES.expired);
+      }
+    } finally {
+      this.#checkingSession = false;
+    }
+  }
+}
+
+/** The app's session: created on first import, restored by `main.ts`. */
+export const session = new Session({
+  api: createApiClient(),
+  createGateway: (callbacks) =>
+    new Gateway({
+      url: gatewayUrl(window.location),
+      callbacks,
+      warn: import.meta.env.DEV ? (message, detail) => console.warn(message, detail ?? '') : undefined,
+    }),
+});
