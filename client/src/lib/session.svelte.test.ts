@@ -154,6 +154,25 @@ describe('Session', () => {
     expect(t.wires).toHaveLength(2);
   });
 
+  it('retries the right thing when the network comes back', async () => {
+    let reachable = false;
+    const t = setup({
+      me: () =>
+        reachable ? Promise.resolve(ada) : Promise.reject(new ApiError({ code: 'network_error', status: 0 })),
+    });
+    await t.session.restore();
+    expect(t.session.phase).toBe('unreachable');
+    reachable = true;
+    t.session.networkRestored();
+    await vi.waitFor(() => expect(t.session.phase).toBe('signed_in'));
+
+    t.hello();
+    t.wire().handlers.close(1006, '');
+    expect(t.wires).toHaveLength(1);
+    t.session.networkRestored();
+    expect(t.wires).toHaveLength(2);
+  });
+
   it('marks a protocol mismatch without signing out', async () => {
     const t = setup({ me: () => Promise.resolve(ada) });
     await t.session.restore();

@@ -140,6 +140,12 @@ export class Session {
     if (this.#phase === 'signed_in') this.gateway.reconnectNow();
   }
 
+  /** The browser says the network is back: retry whatever was waiting for it. */
+  networkRestored(): void {
+    if (this.#phase === 'unreachable') void this.restore();
+    else this.reconnectNow();
+  }
+
   dismissNotice(): void {
     this.#notice = null;
   }
