@@ -195,25 +195,23 @@ export class Gateway {
       return;
     }
     const frame = parsed.value;
-    switch (frame.type) {
-      case 'hello':
-        if (frame.protocolVersion !== PROTOCOL_VERSION) {
-          this.#end('protocol_mismatch');
-          return;
-        }
-        connection.greeted = true;
-        this.#attempt = 0;
-        clearTimeout(this.#connectTimer);
-        this.#setStatus('online');
-        this.#schedulePing(connection);
-        break;
-      case 'pong':
-        clearTimeout(this.#pongTimer);
-        this.#pongTimer = undefined;
-        break;
-      case 'error':
-        this.#options.warn?.(`gateway: server error frame (${frame.code})`, frame);
-        break;
+    // The gateway reacts to its own few frames; every frame, these included, then goes to subscribers.
+    // (Not an exhaustive switch on purpose: new frame types belong to features, not to the gateway.)
+    if (frame.type === 'hello') {
+      if (frame.protocolVersion !== PROTOCOL_VERSION) {
+        this.#end('protocol_mismatch');
+        return;
+      }
+      connection.greeted = true;
+      this.#attempt = 0;
+      clearTimeout(this.#connectTimer);
+      this.#setStatus('online');
+      this.#schedulePing(connection);
+    } else if (frame.type === 'pong') {
+      clearTimeout(this.#pongTimer);
+      this.#pongTimer = undefined;
+    } else if (frame.type === 'error') {
+      this.#options.warn?.(`gateway: server error frame (${frame.code})`, frame);
     }
     this.#frames.emit(frame.type, frame);
   }
