@@ -13,8 +13,9 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/api': devServer,
-      '/healthz': devServer,
+      // Objects, not strings: a string target makes Vite rewrite Host, which the origin check refuses.
+      '/api': { target: devServer },
+      '/healthz': { target: devServer },
       '/ws': { target: devServer, ws: true },
     },
   },
