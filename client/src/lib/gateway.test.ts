@@ -31,6 +31,9 @@ class FakeSocket {
       protocolVersion: PROTOCOL_VERSION,
       user: { id: 'u1', username: 'ada' },
       connectionId: 'c1',
+      friends: [],
+      incoming: [],
+      outgoing: [],
     });
   }
   serverClose(code: number, reason = ''): void {
@@ -183,6 +186,9 @@ describe('Gateway', () => {
       protocolVersion: PROTOCOL_VERSION + 1,
       user: { id: 'u1', username: 'ada' },
       connectionId: 'c1',
+      friends: [],
+      incoming: [],
+      outgoing: [],
     });
     expect(t.ends).toEqual(['protocol_mismatch']);
     expect(t.last().closedWith).not.toBeNull();

@@ -49,7 +49,15 @@ function setup(api: Partial<ApiClient> = {}) {
   };
   const hello = () =>
     wire().handlers.message(
-      JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, user: ada, connectionId: 'c1' }),
+      JSON.stringify({
+        type: 'hello',
+        protocolVersion: PROTOCOL_VERSION,
+        user: ada,
+        connectionId: 'c1',
+        friends: [],
+        incoming: [],
+        outgoing: [],
+      }),
     );
   return { session, api: fullApi, wires, wire, hello };
 }
