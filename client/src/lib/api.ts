@@ -2,6 +2,7 @@
  * Typed client of the HTTP API (`/api`, same origin, session cookie). Each call resolves with the
  * validated response or rejects with an {@link ApiError}.
  */
+import type { ZodType } from 'zod';
 import { userResponseSchema, type Credentials, type PublicUser } from '../../../shared/api.js';
 import { ApiError, errorFromFetchFailure, errorFromResponse } from './api-error.js';
 
@@ -19,16 +20,24 @@ export interface ApiClient {
   me(): Promise<PublicUser>;
 }
 
-type Fetch = (input: string, init: RequestInit) => Promise<Response>;
+export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
 
-/** Builds an API client over `fetch` (injectable for tests). */
-export function createApiClient(fetchImpl: Fetch = (input, init) => fetch(input, init)): ApiClient {
-  /** Sends one request; resolves with the status and parsed JSON body of a 2xx (undefined when empty). */
-  async function send(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; data: unknown }> {
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
+/** What a 2xx answered: its status and parsed JSON body (`undefined` when empty, e.g. a 204). */
+export interface ApiResponse {
+  status: number;
+  data: unknown;
+}
+
+/** Sends one JSON request to the API; rejects with an {@link ApiError}. Shared by every API client. */
+export type ApiTransport = (method: HttpMethod, path: string, body?: unknown) => Promise<ApiResponse>;
+
+const browserFetch: Fetch = (input, init) => fetch(input, init);
+
+/** Builds the request function over `fetch` (injectable for tests). */
+export function createApiTransport(fetchImpl: Fetch = browserFetch): ApiTransport {
+  return async (method, path, body) => {
     let response: Response;
     try {
       response = await fetchImpl(path, {
@@ -57,13 +66,24 @@ export function createApiClient(fetchImpl: Fetch = (input, init) => fetch(input,
     }
     if (!response.ok) throw errorFromResponse(response.status, data, response.headers.get('Retry-After'));
     return { status: response.status, data };
-  }
+  };
+}
 
-  async function sendForUser(method: 'GET' | 'POST', path: string, body?: unknown): Promise<PublicUser> {
-    const { status, data } = await send(method, path, body);
-    const parsed = userResponseSchema.safeParse(data);
-    if (!parsed.success) throw new ApiError({ code: 'bad_response', status, cause: parsed.error });
-    return parsed.data.user;
+/** Validates a 2xx body against `schema`; a mismatch is `bad_response`. */
+export function parseResponse<T>(response: ApiResponse, schema: ZodType<T>): T {
+  const parsed = schema.safeParse(response.data);
+  if (!parsed.success) {
+    throw new ApiError({ code: 'bad_response', status: response.status, cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+/** Builds an API client over `fetch` (injectable for tests). */
+export function createApiClient(fetchImpl: Fetch = browserFetch): ApiClient {
+  const send = createApiTransport(fetchImpl);
+
+  async function sendForUser(method: HttpMethod, path: string, body?: unknown): Promise<PublicUser> {
+    return parseResponse(await send(method, path, body), userResponseSchema).user;
   }
 
   return {
