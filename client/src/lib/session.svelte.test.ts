@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Credentials, PublicUser } from '../../../shared/api.js';
+import type { Credentials, FriendsSnapshot, PublicUser } from '../../../shared/api.js';
 import { PROTOCOL_VERSION } from '../../../shared/protocol.js';
 import type { ApiClient } from './api.js';
 import { ApiError } from './api-error.js';
@@ -7,11 +7,13 @@ import { Gateway, type SocketHandlers } from './gateway.js';
 import { Session, SESSION_NOTICES } from './session.svelte.js';
 
 const ada: PublicUser = { id: 'u1', username: 'ada' };
+const bob: PublicUser = { id: 'u3', username: 'bob' };
 const unauthenticated = () => new ApiError({ code: 'unauthenticated', status: 401 });
 
 interface Wire {
   handlers: SocketHandlers;
   closed: boolean;
+  sent: unknown[];
 }
 
 function setup(api: Partial<ApiClient> = {}) {
@@ -25,16 +27,26 @@ function setup(api: Partial<ApiClient> = {}) {
   };
   const session = new Session({
     api: fullApi,
+    friendsApi: {
+      list: () => Promise.resolve({ friends: [], incoming: [], outgoing: [] }),
+      sendRequest: () => Promise.resolve({ outgoing: bob }),
+      accept: () => Promise.resolve({ ...bob, status: 'online', lastSeen: null }),
+      decline: () => Promise.resolve(),
+      cancel: () => Promise.resolve(),
+      remove: () => Promise.resolve(),
+    },
     createGateway: (callbacks) =>
       new Gateway({
         url: 'ws://parley.test/ws?v=1',
         callbacks,
         random: () => 0.5,
         createSocket: (_url, handlers) => {
-          const wire: Wire = { handlers, closed: false };
+          const wire: Wire = { handlers, closed: false, sent: [] };
           wires.push(wire);
           return {
-            send() {},
+            send(data: string) {
+              wire.sent.push(JSON.parse(data));
+            },
             close() {
               wire.closed = true;
             },
@@ -47,7 +59,7 @@ function setup(api: Partial<ApiClient> = {}) {
     if (!last) throw new Error('no socket');
     return last;
   };
-  const hello = () =>
+  const hello = (snapshot: Partial<FriendsSnapshot> = {}) =>
     wire().handlers.message(
       JSON.stringify({
         type: 'hello',
@@ -57,6 +69,7 @@ function setup(api: Partial<ApiClient> = {}) {
         friends: [],
         incoming: [],
         outgoing: [],
+        ...snapshot,
       }),
     );
   return { session, api: fullApi, wires, wire, hello };
@@ -188,5 +201,29 @@ describe('Session', () => {
     expect(t.session.phase).toBe('signed_in');
     expect(t.session.connection).toBe('offline');
     expect(t.session.connectionEnded).toBe('protocol_mismatch');
+  });
+
+  it('fills the buddy list from hello and forgets it on sign-out', async () => {
+    const t = setup({ me: () => Promise.resolve(ada) });
+    await t.session.restore();
+    expect(t.session.friends.loaded).toBe(false);
+    t.hello({ incoming: [bob] });
+    expect(t.session.friends.loaded).toBe(true);
+    expect(t.session.friends.incoming).toEqual([bob]);
+    await t.session.signOut();
+    expect(t.session.friends.loaded).toBe(false);
+    expect(t.session.friends.incoming).toEqual([]);
+  });
+
+  it('reports the page status after hello and on change', async () => {
+    const t = setup({ me: () => Promise.resolve(ada) });
+    await t.session.restore();
+    t.session.reportActivity('away');
+    t.hello();
+    t.session.reportActivity('online');
+    expect(t.wire().sent).toEqual([
+      { type: 'set_status', status: 'away' },
+      { type: 'set_status', status: 'online' },
+    ]);
   });
 });

@@ -6,6 +6,9 @@
 import type { Credentials, PublicUser } from '../../../shared/api.js';
 import { createApiClient, type ApiClient } from './api.js';
 import { toApiError } from './api-error.js';
+import type { ActivityStatus } from './activity.js';
+import { createFriendsApi, type FriendsApi } from './friends-api.js';
+import { FriendsState } from './friends.svelte.js';
 import {
   Gateway,
   gatewayUrl,
@@ -13,6 +16,7 @@ import {
   type GatewayEndReason,
   type GatewayStatus,
 } from './gateway.js';
+import { StatusReporter } from './status-reporter.js';
 
 /**
  * `restoring`: asking the server whether the cookie still holds a session; `unreachable`: that
@@ -22,6 +26,7 @@ export type SessionPhase = 'restoring' | 'unreachable' | 'signed_out' | 'signed_
 
 export interface SessionDeps {
   api: ApiClient;
+  friendsApi: FriendsApi;
   createGateway(callbacks: GatewayCallbacks): Gateway;
 }
 
@@ -30,10 +35,19 @@ export const SESSION_NOTICES = {
   expired: 'Your session ended. Sign in again to continue.',
 } as const;
 
+/** The signaling connection and the features that live on it. */
+interface ConnectedFeatures {
+  gateway: Gateway;
+  friends: FriendsState;
+  statusReporter: StatusReporter;
+}
+
 export class Session {
   readonly #api: ApiClient;
   readonly #createGateway: SessionDeps['createGateway'];
-  #gateway: Gateway | null = null;
+  readonly #friendsApi: FriendsApi;
+  /** Created together on first use: the features subscribe before the connection's first frame. */
+  #connected: ConnectedFeatures | null = null;
   #checkingSession = false;
 
   #phase = $state<SessionPhase>('restoring');
@@ -46,6 +60,7 @@ export class Session {
   constructor(deps: SessionDeps) {
     this.#api = deps.api;
     this.#createGateway = deps.createGateway;
+    this.#friendsApi = deps.friendsApi;
   }
 
   get phase(): SessionPhase {
@@ -78,14 +93,17 @@ export class Session {
 
   /** The signaling connection, for features that send or subscribe to frames. */
   get gateway(): Gateway {
-    this.#gateway ??= this.#createGateway({
-      onStatus: (status) => {
-        this.#connection = status;
-      },
-      onEnd: (reason) => this.#handleGatewayEnd(reason),
-      onConnectFailed: () => void this.#checkStillSignedIn(),
-    });
-    return this.#gateway;
+    return this.#features().gateway;
+  }
+
+  /** The buddy list of the signed-in user (empty until the connection's `hello`). */
+  get friends(): FriendsState {
+    return this.#features().friends;
+  }
+
+  /** This page's activity changed (see `activity.ts`): friends see `away` or `online`. */
+  reportActivity(status: ActivityStatus): void {
+    this.#features().statusReporter.report(status);
   }
 
   /** Asks the server whether the session cookie is still good (on start, and from the retry button). */
@@ -150,6 +168,23 @@ export class Session {
     this.#notice = null;
   }
 
+  #features(): ConnectedFeatures {
+    if (this.#connected) return this.#connected;
+    const gateway = this.#createGateway({
+      onStatus: (status) => {
+        this.#connection = status;
+      },
+      onEnd: (reason) => this.#handleGatewayEnd(reason),
+      onConnectFailed: () => void this.#checkStillSignedIn(),
+    });
+    this.#connected = {
+      gateway,
+      friends: new FriendsState({ api: this.#friendsApi, gateway }),
+      statusReporter: new StatusReporter(gateway),
+    };
+    return this.#connected;
+  }
+
   #enter(user: PublicUser): void {
     this.#user = user;
     this.#phase = 'signed_in';
@@ -160,6 +195,8 @@ export class Session {
 
   #leave(notice: string | null): void {
     this.gateway.stop();
+    this.#features().friends.reset();
+    this.#features().statusReporter.reset();
     this.#user = null;
     this.#phase = 'signed_out';
     this.#connectionEnded = null;
@@ -193,6 +230,7 @@ export class Session {
 /** The app's session: created on first import, restored by `main.ts`. */
 export const session = new Session({
   api: createApiClient(),
+  friendsApi: createFriendsApi(),
   createGateway: (callbacks) =>
     new Gateway({
       url: gatewayUrl(window.location),
