@@ -5,7 +5,22 @@ import { createRedisStore } from './redis-store.js';
 import type { Store } from './store.js';
 
 export { StoreUnavailableError } from './store.js';
-export type { Bus, BusHandler, RateLimitOptions, SessionRecord, Store, UserRecord } from './store.js';
+export type {
+  AcceptRequestResult,
+  Bus,
+  BusHandler,
+  ConnectionStatus,
+  FriendLimits,
+  PresenceChange,
+  PresenceLease,
+  PresenceRecord,
+  PresenceStatus,
+  RateLimitOptions,
+  SendRequestResult,
+  SessionRecord,
+  Store,
+  UserRecord,
+} from './store.js';
 
 /**
  * Creates the store: Redis at `redisUrl` when given (rejects if it is unreachable at startup),

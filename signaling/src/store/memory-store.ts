@@ -4,6 +4,8 @@
  */
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { silentLogger, type Logger } from '../logger.js';
+import { createMemoryFriends } from './memory-friends.js';
+import { createMemoryPresence } from './memory-presence.js';
 import type { Bus, BusHandler, RateLimitOptions, SessionRecord, Store, UserRecord } from './store.js';
 
 /** An in-process bus. Delivery is asynchronous, as over Redis, so callers cannot come to rely on
@@ -54,7 +56,7 @@ function limiterKey(options: RateLimitOptions): string {
 
 /**
  * Creates the in-memory store. Expired sessions are dropped when read and by
- * `deleteExpiredSessions`; the bus delivers within this process only.
+ * `deleteExpiredSessions`; the bus delivers within this process only; `onReconnect` never fires.
  */
 export function createMemoryStore(logger: Logger = silentLogger): Store {
   const users = new Map<string, UserRecord>();
@@ -106,6 +108,23 @@ export function createMemoryStore(logger: Logger = silentLogger): Store {
       const id = userIdByName.get(username);
       const user = id === undefined ? undefined : users.get(id);
       return user ? { ...user } : null;
+    },
+
+    async getUsersByIds(ids) {
+      const found: UserRecord[] = [];
+      for (const id of ids) {
+        const user = users.get(id);
+        if (user) found.push({ ...user });
+      }
+      return found;
+    },
+
+    ...createMemoryFriends(),
+    ...createMemoryPresence(),
+
+    onReconnect() {
+      // Nothing to reconnect to: the data lives in this process.
+      return () => undefined;
     },
 
     async setSession(session) {

@@ -1,10 +1,7 @@
 /** The store's bus over Redis pub/sub, on a connection of its own in subscriber mode. */
 import type { Logger } from '../logger.js';
-import { errorMessage, type RedisClient } from './redis-connection.js';
+import { errorMessage, type Guard, type RedisClient } from './redis-connection.js';
 import { StoreUnavailableError, type Bus, type BusHandler } from './store.js';
-
-/** Runs one Redis call, turning connection failures into `StoreUnavailableError`. */
-export type Guard = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
 
 /**
  * The bus over Redis pub/sub. One SUBSCRIBE per channel however many local handlers; node-redis

@@ -36,16 +36,33 @@ export function backoff(retries: number): number {
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
+/** Runs one Redis call, turning connection failures into `StoreUnavailableError`. */
+export type Guard = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+
+/** What `watchConnection` reports about one connection. */
+export interface ConnectionWatch {
+  /** The last error the connection emitted, if any. */
+  lastError(): unknown;
+  /**
+   * Calls `listener` each time the connection is ready again after it was lost; never for the
+   * first connect. Returns a function that removes the listener.
+   */
+  onReconnect(listener: () => void): () => void;
+}
+
 /**
  * Logs a connection's life without flooding: the loss once, then at most one "still down" line per
  * interval (node-redis emits 'error' on every failed retry), and the recovery with its duration.
+ * Also tells listeners about each recovery.
  */
-export function watchConnection(client: RedisClient, name: string, logger: Logger): { lastError(): unknown } {
+export function watchConnection(client: RedisClient, name: string, logger: Logger): ConnectionWatch {
   let state: 'starting' | 'up' | 'down' = 'starting';
   let downSince = 0;
   let lastLoggedAt = 0;
   let failures = 0;
   let lastError: unknown;
+  // One entry per onReconnect call, so the same function added twice is called twice.
+  const listeners = new Set<{ listener: () => void }>();
   const log = logger.child({ redis: name });
 
   // Without an 'error' listener, node-redis's 'error' event would crash the process.
@@ -66,14 +83,34 @@ export function watchConnection(client: RedisClient, name: string, logger: Logge
     failures++;
   });
   client.on('ready', () => {
-    if (state === 'down') {
+    const recovered = state === 'down';
+    if (recovered) {
       log.info({ downForMs: Date.now() - downSince, failures }, 'redis reconnected');
     } else if (state === 'starting') {
       log.debug('redis connected');
     }
     state = 'up';
+    if (!recovered) return;
+    // The client is ready by now (node-redis sets isReady before emitting), so listeners can
+    // re-assert what the outage may have wiped straight away.
+    for (const entry of [...listeners]) {
+      try {
+        entry.listener();
+      } catch (error) {
+        log.error({ err: error }, 'reconnect listener threw');
+      }
+    }
   });
-  return { lastError: () => lastError };
+  return {
+    lastError: () => lastError,
+    onReconnect(listener) {
+      const entry = { listener };
+      listeners.add(entry);
+      return () => {
+        listeners.delete(entry);
+      };
+    },
+  };
 }
 
 /** `true` when an error means Redis cannot be reached or cannot serve, not that a command is wrong. */

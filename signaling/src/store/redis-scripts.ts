@@ -1,6 +1,8 @@
 /**
- * Redis key layout and the Lua scripts of the Redis store. Lua keeps each change that touches several
- * keys atomic (a name and its account, a session and its user's index).
+ * Redis key layout, the Lua scripts of users and sessions, and how scripts run. Lua keeps each change
+ * that touches several keys atomic (a name and its account, a session and its user's index). The
+ * friends and presence scripts live beside their operations (`redis-friends.ts`,
+ * `redis-presence.ts`).
  */
 import { createHash } from 'node:crypto';
 import { ErrorReply } from 'redis';
@@ -12,6 +14,20 @@ export const USERNAME = `${PREFIX}username:`;
 export const SESSION = `${PREFIX}session:`;
 export const USER_SESSIONS = `${PREFIX}user-sessions:`;
 export const RATE_LIMIT = `${PREFIX}rl:`;
+/** SET of a user's friends' ids. */
+export const FRIENDS = `${PREFIX}friends:`;
+/** SET of the ids of users who asked this user. */
+export const REQUESTS_IN = `${PREFIX}req-in:`;
+/** SET of the ids of users this user asked. */
+export const REQUESTS_OUT = `${PREFIX}req-out:`;
+/** HASH of a user's live connections: connection id -> 'online' | 'away'. */
+export const PRESENCE = `${PREFIX}presence:`;
+/** STRING, the user's aggregated status, 'online' or 'away'; absent while offline. */
+export const PRESENCE_STATUS = `${PREFIX}status:`;
+/** STRING, ms since the epoch when the user last went offline. */
+export const LAST_SEEN = `${PREFIX}last-seen:`;
+/** ZSET of every live connection's lease, member `{userId} {connectionId}`, score its expiry (ms). */
+export const PRESENCE_LEASES = `${PREFIX}presence-leases`;
 
 // Scripts derive session keys from set members, which is fine on a single Redis (or Sentinel) but
 // would need hash tags on Redis Cluster.
@@ -28,7 +44,8 @@ export interface LuaScript {
   sha: string;
 }
 
-function lua(source: string): LuaScript {
+/** Wraps Lua source with its SHA-1. */
+export function lua(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Redis store resilience against its own redis-server (the shared one must never go down): fail
- * fast during an outage, recover by itself afterwards, keep bus subscriptions across it, and fail
- * loudly when Redis is not there at startup.
+ * fast during an outage, recover by itself afterwards, keep bus subscriptions across it, tell
+ * reconnect listeners once per outage, and fail loudly when Redis is not there at startup.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
@@ -10,7 +10,14 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../../test/redis-server.js';
 import { createRedisStore } from './redis-store.js';
-import { StoreUnavailableError, type Store, type UserRecord } from './store.js';
+import {
+  StoreUnavailableError,
+  type FriendLimits,
+  type PresenceChange,
+  type PresenceLease,
+  type Store,
+  type UserRecord,
+} from './store.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,10 +52,15 @@ function capturingLogger(): { logger: pino.Logger; lines: { level: number; msg: 
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
+const LIMITS: FriendLimits = { maxFriends: 10, maxPendingOutgoing: 10, maxPendingIncoming: 10 };
+
 /** Every operation, each expected to reject with StoreUnavailableError while Redis is down. */
 function operations(store: Store): [string, () => Promise<unknown>][] {
   const user = newUser();
+  const other = randomUUID();
   const idHash = randomBytes(32).toString('hex');
+  const lease: PresenceLease = { userId: user.id, connectionId: randomUUID(), status: 'online' };
+  const expiresAt = Date.now() + 60_000;
   return [
     ['createUser', () => store.createUser(user)],
     ['getUserById', () => store.getUserById(user.id)],
@@ -59,6 +71,22 @@ function operations(store: Store): [string, () => Promise<unknown>][] {
     ['deleteSession', () => store.deleteSession(idHash)],
     ['getUserSessions', () => store.getUserSessions(user.id)],
     ['deleteUserSessions', () => store.deleteUserSessions(user.id)],
+    ['getUsersByIds', () => store.getUsersByIds([user.id, other])],
+    ['sendFriendRequest', () => store.sendFriendRequest(user.id, other, LIMITS)],
+    ['acceptFriendRequest', () => store.acceptFriendRequest(user.id, other, LIMITS)],
+    ['declineFriendRequest', () => store.declineFriendRequest(user.id, other)],
+    ['cancelFriendRequest', () => store.cancelFriendRequest(user.id, other)],
+    ['removeFriend', () => store.removeFriend(user.id, other)],
+    ['areFriends', () => store.areFriends(user.id, other)],
+    ['getFriendIds', () => store.getFriendIds(user.id)],
+    ['getIncomingRequestIds', () => store.getIncomingRequestIds(user.id)],
+    ['getOutgoingRequestIds', () => store.getOutgoingRequestIds(user.id)],
+    ['presenceConnect', () => store.presenceConnect(lease, expiresAt)],
+    ['presenceSetStatus', () => store.presenceSetStatus(lease, expiresAt)],
+    ['presenceDisconnect', () => store.presenceDisconnect(user.id, lease.connectionId, Date.now())],
+    ['presenceRefresh', () => store.presenceRefresh([lease], expiresAt)],
+    ['presenceSweep', () => store.presenceSweep(Date.now(), 100)],
+    ['getPresence', () => store.getPresence([user.id])],
     ['publish', () => store.bus.publish('parley-test', 'x')],
     ['subscribe', () => store.bus.subscribe(`chan-${randomUUID()}`, () => undefined)],
   ];
@@ -68,10 +96,25 @@ describe('redis store through a Redis outage', () => {
   let redis: RedisServerHandle;
   let store: Store;
   const { logger, lines } = capturingLogger();
+  // A connection this "node" keeps alive: a reconnect listener re-asserts it, as a node would.
+  const live: PresenceLease = { userId: randomUUID(), connectionId: randomUUID(), status: 'online' };
+  const refreshes: Promise<PresenceChange[]>[] = [];
+  let removedListenerCalls = 0;
 
   beforeAll(async () => {
     redis = await startRedisServer();
     store = await createRedisStore(redis.url, logger);
+    store.onReconnect(() => {
+      refreshes.push(store.presenceRefresh([live], Date.now() + 60_000));
+    });
+    const remove = store.onReconnect(() => removedListenerCalls++);
+    remove();
+    await store.presenceConnect(live, Date.now() + 60_000);
+  });
+
+  it('does not call reconnect listeners for the first connect', async () => {
+    await sleep(100);
+    expect(refreshes).toHaveLength(0);
   });
 
   afterAll(async () => {
@@ -80,10 +123,11 @@ describe('redis store through a Redis outage', () => {
   });
 
   // The second outage is long enough for several failed reconnect attempts and a capped backoff.
-  for (const [how, outageMs] of [
+  const outages = [
     ['stop', 0],
     ['kill', 3_000],
-  ] as const) {
+  ] as const;
+  for (const [outage, [how, outageMs]] of outages.entries()) {
     it(`fails fast while Redis is down (${how}, ${outageMs} ms) and recovers`, async () => {
       const channel = `chan-${randomUUID()}`;
       const received: string[] = [];
@@ -113,6 +157,15 @@ describe('redis store through a Redis outage', () => {
 
       await redis.restart();
       await eventually(() => store.isHealthy(), 5_000);
+
+      // Exactly one reconnect call for this outage, however many retries it took, and the listener
+      // could use the store at once: the restart had wiped the presence it re-asserted.
+      await eventually(() => refreshes.length === outage + 1, 2_000);
+      await sleep(200);
+      expect(refreshes).toHaveLength(outage + 1);
+      expect(await refreshes[outage]).toEqual([{ userId: live.userId, status: 'online', lastSeen: null }]);
+      expect(await store.getPresence([live.userId])).toEqual([{ status: 'online', lastSeen: null }]);
+      expect(removedListenerCalls).toBe(0);
 
       // Nothing persists in the test Redis, so the user from before is gone; the store works.
       const after = newUser();

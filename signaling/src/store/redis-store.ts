@@ -7,6 +7,8 @@ import { createClient } from 'redis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
 import { createRedisBus } from './redis-bus.js';
+import { createRedisFriends } from './redis-friends.js';
+import { createRedisPresence } from './redis-presence.js';
 import {
   backoff,
   closeClient,
@@ -91,10 +93,8 @@ export async function createRedisStore(
     throw new Error(`invalid REDIS_URL (${where}): ${errorMessage(error)}`, { cause: error });
   }
   const subscriber = client.duplicate();
-  const watchers = [
-    watchConnection(client, 'commands', logger),
-    watchConnection(subscriber, 'subscriber', logger),
-  ];
+  const commands = watchConnection(client, 'commands', logger);
+  const watchers = [commands, watchConnection(subscriber, 'subscriber', logger)];
 
   const connecting = Promise.all([client.connect(), subscriber.connect()]);
   let timer: NodeJS.Timeout | undefined;
@@ -166,6 +166,23 @@ export async function createRedisStore(
       const id = await guard('getUserByUsername', () => client.get(USERNAME + username));
       if (id === null) return null;
       return parseUser(await guard('getUserByUsername', () => client.hGetAll(USER + id)));
+    },
+
+    async getUsersByIds(ids) {
+      // Issued in one tick, node-redis writes the reads out together: one pipelined round trip,
+      // while each read keeps the command timeout (an explicit MULTI pipeline would not have one).
+      const replies = await guard('getUsersByIds', () =>
+        Promise.all(ids.map((id) => client.hGetAll(USER + id))),
+      );
+      return replies.map(parseUser).filter((user): user is UserRecord => user !== null);
+    },
+
+    ...createRedisFriends(client, guard),
+    ...createRedisPresence(client, guard),
+
+    onReconnect(listener) {
+      // The command connection is the one whose loss matters: it is what saw data vanish.
+      return commands.onReconnect(listener);
     },
 
     async setSession(session) {

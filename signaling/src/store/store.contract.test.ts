@@ -88,6 +88,14 @@ describe.each(factories)('$kind store', ({ kind, create }) => {
       const winner = contenders[results.indexOf(true)];
       expect(await store.getUserByUsername(username)).toEqual(winner);
     });
+
+    it('reads several users by id in the order asked, leaving unknown ids out', async () => {
+      const [a, b, c] = [newUser(), newUser(), newUser()];
+      for (const user of [a, b, c]) expect(await store.createUser(user)).toBe(true);
+      expect(await store.getUsersByIds([c.id, randomUUID(), a.id, b.id])).toEqual([c, a, b]);
+      expect(await store.getUsersByIds([randomUUID()])).toEqual([]);
+      expect(await store.getUsersByIds([])).toEqual([]);
+    });
   });
 
   describe('sessions', () => {
@@ -240,6 +248,17 @@ describe.each(factories)('$kind store', ({ kind, create }) => {
 
     it('publishes to a channel nobody listens on without error', async () => {
       await expect(store.bus.publish(`chan-${randomUUID()}`, 'void')).resolves.toBeUndefined();
+    });
+  });
+
+  describe('reconnect listeners', () => {
+    it('are not called without an outage and can be removed', async () => {
+      let calls = 0;
+      const remove = store.onReconnect(() => calls++);
+      expect(await store.isHealthy()).toBe(true);
+      remove();
+      remove(); // idempotent
+      expect(calls).toBe(0);
     });
   });
 
