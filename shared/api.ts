@@ -55,6 +55,15 @@ export const API_ERROR_CODES = {
   not_found: 'No such route',
   method_not_allowed: 'Method not allowed on this route',
   store_unavailable: 'The store is unreachable; retry later',
+  invalid_param: 'A path parameter is malformed',
+  user_not_found: 'No user with that name',
+  cannot_add_self: 'You cannot add yourself as a friend',
+  already_friends: 'You are already friends',
+  already_requested: 'You already sent that user a friend request',
+  request_not_found: 'No such pending friend request',
+  not_friends: 'You are not friends with that user',
+  friend_limit: 'Too many friends',
+  pending_limit: 'Too many pending friend requests',
   internal: 'Internal error',
 } as const;
 export type ApiErrorCode = keyof typeof API_ERROR_CODES;
@@ -76,3 +85,41 @@ export const healthSchema = z.object({
   store: z.enum(['redis', 'memory']),
 });
 export type Health = z.infer<typeof healthSchema>;
+
+// ---- friends and presence ----------------------------------------------------------------------
+
+/** A user's presence as friends see it. Non-friends never see it. */
+export const presenceStatusSchema = z.enum(['online', 'away', 'offline']);
+export type PresenceStatus = z.infer<typeof presenceStatusSchema>;
+
+/** A friend with their live status; `lastSeen` (ms since the epoch) is when they were last connected. */
+export const friendSchema = publicUserSchema.extend({
+  status: presenceStatusSchema,
+  lastSeen: z.number().nullable(),
+});
+export type Friend = z.infer<typeof friendSchema>;
+
+/** `GET /api/friends` body; also carried by the `hello` frame. Lists are sorted by username. */
+export const friendsSnapshotSchema = z.object({
+  friends: z.array(friendSchema),
+  incoming: z.array(publicUserSchema),
+  outgoing: z.array(publicUserSchema),
+});
+export type FriendsSnapshot = z.infer<typeof friendsSnapshotSchema>;
+
+/** `POST /api/friends/requests` body. */
+export const friendRequestBodySchema = z.object({ username: usernameSchema });
+
+/**
+ * `POST /api/friends/requests` answer: 201 `{outgoing}` for a new request, or 200 `{friend}` when that
+ * user had already asked you (you are friends at once).
+ */
+export const friendRequestResponseSchema = z.union([
+  z.object({ outgoing: publicUserSchema }),
+  z.object({ friend: friendSchema }),
+]);
+export type FriendRequestResponse = z.infer<typeof friendRequestResponseSchema>;
+
+/** `POST /api/friends/requests/:userId/accept` answer. */
+export const friendResponseSchema = z.object({ friend: friendSchema });
+export type FriendResponse = z.infer<typeof friendResponseSchema>;

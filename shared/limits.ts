@@ -14,3 +14,12 @@ export const HTTP_BODY_MAX_BYTES = 16 * 1024;
 
 /** Largest WebSocket frame the gateway accepts; larger frames close the socket with 1009. */
 export const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
+
+/** Friends one account may have. */
+export const FRIENDS_MAX = 1000;
+/** Outgoing friend requests one account may have pending. */
+export const PENDING_OUTGOING_MAX = 100;
+/** Incoming friend requests one account may have pending; past it, new requests are refused. */
+export const PENDING_INCOMING_MAX = 200;
+/** Friend requests one account may send per hour. */
+export const FRIEND_REQUESTS_PER_HOUR = 30;

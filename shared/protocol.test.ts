@@ -17,7 +17,7 @@ describe('protocol', () => {
     const codes = Object.values(CLOSE_CODES);
     expect(new Set(codes).size).toBe(codes.length);
     for (const [reason, code] of Object.entries(CLOSE_CODES)) {
-      if (!['policy_violation', 'message_too_big', 'going_away'].includes(reason)) {
+      if (!['policy_violation', 'message_too_big', 'going_away', 'try_again_later'].includes(reason)) {
         expect(code).toBeGreaterThanOrEqual(4000);
         expect(code).toBeLessThan(5000);
       }
@@ -26,7 +26,20 @@ describe('protocol', () => {
 
   it('round-trips every server frame', () => {
     const frames: ServerFrame[] = [
-      { type: 'hello', protocolVersion: 1, user: { id: 'u1', username: 'alice' }, connectionId: 'c1' },
+      {
+        type: 'hello',
+        protocolVersion: 1,
+        user: { id: 'u1', username: 'alice' },
+        connectionId: 'c1',
+        friends: [{ id: 'u2', username: 'bob', status: 'away', lastSeen: null }],
+        incoming: [{ id: 'u3', username: 'carol' }],
+        outgoing: [],
+      },
+      { type: 'presence', userId: 'u2', status: 'offline', lastSeen: 1_700_000_000_000 },
+      { type: 'friend_request', direction: 'incoming', user: { id: 'u3', username: 'carol' } },
+      { type: 'friend_request_removed', direction: 'outgoing', userId: 'u4', reason: 'declined' },
+      { type: 'friend_accepted', friend: { id: 'u3', username: 'carol', status: 'online', lastSeen: null } },
+      { type: 'friend_removed', userId: 'u2' },
       { type: 'pong', id: 'p' },
       { type: 'pong' },
       { type: 'error', code: 'bad_frame', message: 'no', ref: 'x' },
@@ -38,7 +51,12 @@ describe('protocol', () => {
   });
 
   it('round-trips every client frame', () => {
-    for (const frame of [{ type: 'ping' }, { type: 'ping', id: 'abc' }]) {
+    for (const frame of [
+      { type: 'ping' },
+      { type: 'ping', id: 'abc' },
+      { type: 'set_status', status: 'away' },
+      { type: 'set_status', status: 'online' },
+    ]) {
       expect(parseClientFrame(JSON.stringify(frame))).toEqual({ ok: true, value: frame });
     }
   });
@@ -54,6 +72,8 @@ describe('protocol', () => {
     ['{"type":"ping","id":5}', 'bad_frame'],
     [`{"type":"ping","id":"${'x'.repeat(65)}"}`, 'bad_frame'],
     ['{"type":{"nested":true}}', 'bad_frame'],
+    ['{"type":"set_status","status":"offline"}', 'bad_frame'],
+    ['{"type":"set_status"}', 'bad_frame'],
   ])('rejects %s with %s, never throwing', (raw, code) => {
     const result = parseClientFrame(raw);
     expect(result.ok).toBe(false);

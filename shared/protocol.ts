@@ -3,7 +3,7 @@
  * on `type`. TypeScript types are inferred from the schemas, never written twice.
  */
 import { z } from 'zod';
-import { publicUserSchema } from './api.js';
+import { friendSchema, friendsSnapshotSchema, presenceStatusSchema, publicUserSchema } from './api.js';
 
 /** Bumped on every incompatible change. The client sends it as `?v=` on the upgrade URL. */
 export const PROTOCOL_VERSION = 1;
@@ -22,6 +22,8 @@ export const CLOSE_CODES = {
   session_revoked: 4001,
   /** The socket could not keep up with what was sent to it. */
   slow_consumer: 4002,
+  /** Standard: the server could not set the connection up (store unreachable); reconnect later. */
+  try_again_later: 1013,
 } as const;
 export type CloseReason = keyof typeof CLOSE_CODES;
 
@@ -30,6 +32,7 @@ export const WS_ERROR_CODES = {
   bad_json: 'The frame is not valid JSON',
   bad_frame: 'The frame does not match any known message',
   unsupported: 'The server does not handle this message yet',
+  unavailable: 'The server cannot do that right now; retry later',
   internal: 'Internal error',
 } as const;
 export type WsErrorCode = keyof typeof WS_ERROR_CODES;
@@ -42,17 +45,65 @@ export const pingFrameSchema = z.object({
   id: z.string().max(64).optional(),
 });
 
-export const clientFrameSchema = z.discriminatedUnion('type', [pingFrameSchema]);
+/**
+ * The status this connection reports: `away` once the page has been hidden or idle for a while,
+ * `online` again on return. A user is online while any connection is online.
+ */
+export const setStatusFrameSchema = z.object({
+  type: z.literal('set_status'),
+  status: z.enum(['online', 'away']),
+});
+
+export const clientFrameSchema = z.discriminatedUnion('type', [pingFrameSchema, setStatusFrameSchema]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
 // ---- server -> client -------------------------------------------------------------------------
 
-/** First frame on every connection: who you are, which connection this is, the protocol version. */
-export const helloFrameSchema = z.object({
+/**
+ * First frame on every connection: who you are, which connection this is, the protocol version, and
+ * the friend list with live statuses. Sent again whenever the server resynchronizes (e.g. after a
+ * Redis restart): the client replaces its state with it.
+ */
+export const helloFrameSchema = friendsSnapshotSchema.extend({
   type: z.literal('hello'),
   protocolVersion: z.number().int(),
   user: publicUserSchema,
   connectionId: z.string(),
+});
+
+/** A friend's status changed. */
+export const presenceFrameSchema = z.object({
+  type: z.literal('presence'),
+  userId: z.string(),
+  status: presenceStatusSchema,
+  lastSeen: z.number().nullable(),
+});
+
+/** A friend request involving you appeared: sent to you (`outgoing`, any tab) or to you (`incoming`). */
+export const friendRequestFrameSchema = z.object({
+  type: z.literal('friend_request'),
+  direction: z.enum(['incoming', 'outgoing']),
+  user: publicUserSchema,
+});
+
+/** A pending request involving you went away without a friendship: declined or cancelled. */
+export const friendRequestRemovedFrameSchema = z.object({
+  type: z.literal('friend_request_removed'),
+  direction: z.enum(['incoming', 'outgoing']),
+  userId: z.string(),
+  reason: z.enum(['declined', 'cancelled']),
+});
+
+/** You and `friend` are now friends (any pending request between you is gone). */
+export const friendAcceptedFrameSchema = z.object({
+  type: z.literal('friend_accepted'),
+  friend: friendSchema,
+});
+
+/** You and that user are no longer friends. */
+export const friendRemovedFrameSchema = z.object({
+  type: z.literal('friend_removed'),
+  userId: z.string(),
 });
 
 /** Answer to `ping`. */
@@ -73,10 +124,21 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   helloFrameSchema,
   pongFrameSchema,
   errorFrameSchema,
+  presenceFrameSchema,
+  friendRequestFrameSchema,
+  friendRequestRemovedFrameSchema,
+  friendAcceptedFrameSchema,
+  friendRemovedFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
+/** Frames the server pushes about friends and presence (routed between nodes over the bus). */
+export type FriendEventFrame = Extract<
+  ServerFrame,
+  { type: 'presence' | 'friend_request' | 'friend_request_removed' | 'friend_accepted' | 'friend_removed' }
+>;
 
 /** A parse result: edges never throw past themselves. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorFrame };

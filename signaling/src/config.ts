@@ -3,6 +3,12 @@
  * stops the process with a message naming it.
  */
 import { z } from 'zod';
+import {
+  FRIEND_REQUESTS_PER_HOUR,
+  FRIENDS_MAX,
+  PENDING_INCOMING_MAX,
+  PENDING_OUTGOING_MAX,
+} from '../../shared/limits.js';
 
 /** Parsed configuration. Tests build one directly with `testConfig()`. */
 export interface Config {
@@ -21,6 +27,19 @@ export interface Config {
   staticDir: string | undefined;
   limits: RateLimits;
   ws: WsSettings;
+  presence: PresenceSettings;
+}
+
+export interface PresenceSettings {
+  /**
+   * How long a connection's presence lease lasts without renewal. A node that dies stops renewing,
+   * and its users turn offline for their friends within about this long (plus one sweep).
+   */
+  leaseMs: number;
+  /** How often a node renews the leases of its connections (a fraction of the lease). */
+  renewMs: number;
+  /** How often a node sweeps leases that expired (any node may sweep any lease). */
+  sweepMs: number;
 }
 
 export interface RateLimits {
@@ -32,6 +51,11 @@ export interface RateLimits {
   loginWindowSeconds: number;
   /** Accounts created per IP per hour. */
   registerPerIpPerHour: number;
+  /** Friend requests one account may send per hour. */
+  friendRequestsPerHour: number;
+  maxFriends: number;
+  maxPendingOutgoing: number;
+  maxPendingIncoming: number;
 }
 
 export interface WsSettings {
@@ -48,6 +72,7 @@ const DEFAULTS = {
   SESSION_TTL_DAYS: 30,
   LOG_LEVEL: 'info',
   TRUST_PROXY: 0,
+  PRESENCE_LEASE_SECONDS: 20,
 };
 
 const int = (min: number, max: number) =>
@@ -93,6 +118,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   TRUST_PROXY: int(0, 10).optional(),
   STATIC_DIR: z.string().trim().min(1).optional(),
+  PRESENCE_LEASE_SECONDS: int(2, 300).optional(),
 });
 
 /** Thrown when the environment is invalid; the message names each bad variable. */
@@ -127,6 +153,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { staticDir?: strin
     staticDir: e.STATIC_DIR ?? defaults.staticDir,
     limits: { ...DEFAULT_RATE_LIMITS },
     ws: { ...DEFAULT_WS_SETTINGS },
+    presence: presenceSettings((e.PRESENCE_LEASE_SECONDS ?? DEFAULTS.PRESENCE_LEASE_SECONDS) * 1000),
+  };
+}
+
+/** Renewal at a third of the lease survives two missed renewals; sweeps run often, they are cheap. */
+export function presenceSettings(leaseMs: number): PresenceSettings {
+  return {
+    leaseMs,
+    renewMs: Math.max(500, Math.floor(leaseMs / 3)),
+    sweepMs: Math.max(250, Math.min(2_000, Math.floor(leaseMs / 4))),
   };
 }
 
@@ -135,6 +171,10 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   loginPerUsername: 10,
   loginWindowSeconds: 15 * 60,
   registerPerIpPerHour: 20,
+  friendRequestsPerHour: FRIEND_REQUESTS_PER_HOUR,
+  maxFriends: FRIENDS_MAX,
+  maxPendingOutgoing: PENDING_OUTGOING_MAX,
+  maxPendingIncoming: PENDING_INCOMING_MAX,
 };
 
 export const DEFAULT_WS_SETTINGS: WsSettings = {

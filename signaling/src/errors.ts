@@ -15,6 +15,15 @@ const STATUS: Record<ApiErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   store_unavailable: 503,
+  invalid_param: 400,
+  user_not_found: 404,
+  cannot_add_self: 400,
+  already_friends: 409,
+  already_requested: 409,
+  request_not_found: 404,
+  not_friends: 404,
+  friend_limit: 409,
+  pending_limit: 409,
   internal: 500,
 };
 

@@ -6,9 +6,12 @@ import type { Config } from './config.js';
 import { toError } from './errors.js';
 import { createApp } from './http/app.js';
 import { silentLogger, type Logger } from './logger.js';
+import { FriendsService } from './friends/friends-service.js';
+import { PresenceService } from './presence/presence-service.js';
 import { Gateway } from './realtime/gateway.js';
+import { UserEvents } from './realtime/user-events.js';
 import { createStore } from './store/index.js';
-import type { Store } from './store/store.js';
+import type { PresenceLease, Store } from './store/store.js';
 
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
@@ -27,11 +30,21 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const logger = options.logger ?? silentLogger;
   const store = await createStore(config.redisUrl, logger);
   const auth = new Auth(store, config, logger);
-  const gateway = new Gateway({ config, store, auth, logger });
+  const events = new UserEvents(store.bus, logger);
+  const friends = new FriendsService({ store, events, limits: config.limits });
+  const presence = new PresenceService({
+    store,
+    events,
+    settings: config.presence,
+    logger,
+    liveLeases: (): PresenceLease[] => gateway.leases(),
+  });
+  const gateway: Gateway = new Gateway({ config, store, auth, friends, presence, logger });
   const app = createApp({
     config,
     store,
     auth,
+    friends,
     logger,
     onSessionEnded: (idHash) => gateway.endSession(idHash),
   });
@@ -40,6 +53,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   http.headersTimeout = 15_000;
   http.requestTimeout = 30_000;
   await gateway.start(http);
+  presence.start();
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -63,6 +77,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const close = () =>
     (closing ??= (async () => {
       clearInterval(sweep);
+      presence.stop();
       await gateway.stop();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -62,7 +62,15 @@ describe('upgrade', () => {
 
   it('greets with who you are, the connection id and the protocol version', async () => {
     const { user, ws, hello } = await connected();
-    expect(hello).toEqual({ type: 'hello', protocolVersion: 1, user, connectionId: expect.any(String) });
+    expect(hello).toEqual({
+      type: 'hello',
+      protocolVersion: 1,
+      user,
+      connectionId: expect.any(String),
+      friends: [],
+      incoming: [],
+      outgoing: [],
+    });
     ws.close();
   });
 

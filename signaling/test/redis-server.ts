@@ -26,6 +26,8 @@ export interface RedisServerHandle {
 export interface StartRedisServerOptions {
   /** How long to wait for PING after spawning. Default 10 s. */
   readyTimeoutMs?: number;
+  /** Keep data across `restart()` (append-only file in the temp dir), as a production Redis would. */
+  persist?: boolean;
 }
 
 const PORT_ATTEMPTS = 5;
@@ -104,7 +106,12 @@ interface Running {
 }
 
 /** Spawns redis-server on `port` and waits until it answers PING. */
-async function spawnRedis(port: number, dir: string, readyTimeoutMs: number): Promise<Running> {
+async function spawnRedis(
+  port: number,
+  dir: string,
+  readyTimeoutMs: number,
+  persist = false,
+): Promise<Running> {
   const binary = redisServerBinary();
   const child = spawn(
     binary,
@@ -112,7 +119,9 @@ async function spawnRedis(port: number, dir: string, readyTimeoutMs: number): Pr
       '--save',
       '',
       '--appendonly',
-      'no',
+      persist ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
       '--bind',
       '127.0.0.1',
       '--port',
@@ -214,7 +223,7 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
   for (let attempt = 1; !running; attempt++) {
     port = await findFreePort();
     try {
-      running = await spawnRedis(port, dir, readyTimeoutMs);
+      running = await spawnRedis(port, dir, readyTimeoutMs, options.persist);
     } catch (error) {
       if (!(error instanceof RedisStartError && error.retryable) || attempt >= PORT_ATTEMPTS) {
         await rm(dir, { recursive: true, force: true });
@@ -248,7 +257,7 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
       let lastError: unknown;
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          running = await spawnRedis(port, dir, readyTimeoutMs);
+          running = await spawnRedis(port, dir, readyTimeoutMs, options.persist);
           return;
         } catch (error) {
           lastError = error;

@@ -1,5 +1,5 @@
 /** Configuration for tests: loopback, an ephemeral port, silent logs, limits high enough for suites. */
-import { DEFAULT_RATE_LIMITS, DEFAULT_WS_SETTINGS, type Config } from '../src/config.js';
+import { DEFAULT_RATE_LIMITS, DEFAULT_WS_SETTINGS, presenceSettings, type Config } from '../src/config.js';
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
@@ -12,7 +12,14 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: 0,
     staticDir: undefined,
     ...overrides,
-    limits: { ...DEFAULT_RATE_LIMITS, registerPerIpPerHour: 10_000, loginPerIp: 10_000, ...overrides.limits },
+    limits: {
+      ...DEFAULT_RATE_LIMITS,
+      registerPerIpPerHour: 10_000,
+      loginPerIp: 10_000,
+      friendRequestsPerHour: 10_000,
+      ...overrides.limits,
+    },
     ws: { ...DEFAULT_WS_SETTINGS, ...overrides.ws },
+    presence: overrides.presence ?? presenceSettings(20_000),
   };
 }

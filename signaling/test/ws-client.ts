@@ -17,6 +17,7 @@ export class WsTestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly #frames: ServerFrame[] = [];
   readonly #waiters: Array<(frame: ServerFrame) => void> = [];
+  readonly #matchers = new Set<(frame: ServerFrame) => boolean>();
 
   constructor(baseUrl: string, options: WsClientOptions = {}) {
     const url = baseUrl.replace(/^http/, 'ws') + (options.path ?? '/ws?v=1');
@@ -37,6 +38,7 @@ export class WsTestClient {
     });
     this.ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as ServerFrame;
+      for (const matcher of this.#matchers) if (matcher(frame)) return;
       const waiter = this.#waiters.shift();
       if (waiter) waiter(frame);
       else this.#frames.push(frame);
@@ -54,6 +56,41 @@ export class WsTestClient {
         resolve(frame);
       });
     });
+  }
+
+  /**
+   * The first frame (queued or future) that matches, removed from the queue; frames before it stay
+   * queued for `next()`.
+   */
+  waitFor<T extends ServerFrame['type']>(
+    type: T,
+    match: (frame: Extract<ServerFrame, { type: T }>) => boolean = () => true,
+    timeoutMs = 3_000,
+  ): Promise<Extract<ServerFrame, { type: T }>> {
+    const test = (f: ServerFrame): f is Extract<ServerFrame, { type: T }> =>
+      f.type === type && match(f as Extract<ServerFrame, { type: T }>);
+    const index = this.#frames.findIndex(test);
+    if (index >= 0)
+      return Promise.resolve(this.#frames.splice(index, 1)[0] as Extract<ServerFrame, { type: T }>);
+    return new Promise((resolve, reject) => {
+      const matcher = (frame: ServerFrame) => {
+        if (!test(frame)) return false;
+        clearTimeout(timer);
+        this.#matchers.delete(matcher);
+        resolve(frame);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.#matchers.delete(matcher);
+        reject(new Error(`no ${type} frame within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#matchers.add(matcher);
+    });
+  }
+
+  /** Frames received and not yet taken, e.g. to assert that nothing arrived. */
+  pending(): readonly ServerFrame[] {
+    return this.#frames;
   }
 
   send(data: unknown): void {

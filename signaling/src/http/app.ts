@@ -7,11 +7,13 @@ import type { Health } from '../../../shared/api.js';
 import { HTTP_BODY_MAX_BYTES } from '../../../shared/limits.js';
 import type { Auth } from '../auth/auth.js';
 import type { Config } from '../config.js';
+import type { FriendsService } from '../friends/friends-service.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { authRoutes } from './auth-routes.js';
 import { errorHandler, notFound } from './errors.js';
+import { friendsRoutes } from './friends-routes.js';
 import { isAllowedOrigin } from './origin.js';
 import { sessionMiddleware } from './session-middleware.js';
 
@@ -20,6 +22,7 @@ export interface AppDeps {
   store: Store;
   auth: Auth;
   logger: Logger;
+  friends: FriendsService;
   onSessionEnded(idHash: string): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(express.json({ limit: HTTP_BODY_MAX_BYTES, strict: true }));
   api.use(sessionMiddleware(auth));
   api.use(authRoutes({ auth, onSessionEnded: deps.onSessionEnded }));
+  api.use(friendsRoutes(deps.friends));
   api.use(notFound);
   app.use('/api', api);
 

@@ -5,8 +5,8 @@ import type { Logger } from '../logger.js';
 
 /** body-parser failures carry a `type`; map them to API errors. */
 function fromBodyParser(err: unknown): ServerError | undefined {
-  if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
-  switch ((err as { type: unknown }).type) {
+  if (typeof err !== 'object' || err === null || err instanceof ServerError) return undefined;
+  switch ((err as { type?: unknown }).type) {
     case 'entity.parse.failed':
       return new ServerError('invalid_json', 'The body is not valid JSON', { cause: err });
     case 'entity.too.large':
@@ -21,8 +21,13 @@ function fromBodyParser(err: unknown): ServerError | undefined {
     case 'stream.encoding.set':
       return new ServerError('invalid_body', 'The body could not be read', { cause: err });
     default:
-      return undefined;
+      break;
   }
+  // The router's "Failed to decode param" (a malformed %-escape in the path).
+  if ((err as { status?: unknown }).status === 400) {
+    return new ServerError('invalid_param', 'A path parameter is malformed', { cause: err });
+  }
+  return undefined;
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

@@ -13,8 +13,10 @@ import {
   wsError,
   type ClientFrame,
   type CloseReason,
+  type HelloFrame,
   type ServerFrame,
 } from '../../../shared/protocol.js';
+import { StoreUnavailableError, type ConnectionStatus } from '../store/store.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -36,7 +38,12 @@ export interface ConnectionInit {
   sessionExpiresAt: number;
   rateLimiter: RateLimiterAbstract;
   logger: Logger;
+  /** Called after the connection reported a new status. */
+  onStatus(connection: Connection): Promise<void>;
 }
+
+/** The friends part of `hello`, computed by the gateway. */
+export type HelloSnapshot = Pick<HelloFrame, 'friends' | 'incoming' | 'outgoing'>;
 
 export class Connection {
   readonly id = randomUUID();
@@ -47,7 +54,11 @@ export class Connection {
   readonly #socket: MinimalSocket;
   readonly #rateLimiter: RateLimiterAbstract;
   readonly #logger: Logger;
+  readonly #onStatus: (connection: Connection) => Promise<void>;
   #closed = false;
+  /** Events that arrived before `hello` went out; sent right after it. */
+  #beforeHello: ServerFrame[] | undefined = [];
+  #status: ConnectionStatus = 'online';
   /** Frames are handled strictly in arrival order. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -58,15 +69,39 @@ export class Connection {
     this.sessionExpiresAt = init.sessionExpiresAt;
     this.#rateLimiter = init.rateLimiter;
     this.#logger = init.logger.child({ userId: init.user.id, connectionId: this.id });
+    this.#onStatus = init.onStatus;
+  }
+
+  /** What this connection last reported: `online` until it says `away`. */
+  get status(): ConnectionStatus {
+    return this.#status;
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Sends the first frame: who you are, this connection's id, the protocol version. */
-  start(): void {
-    this.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, user: this.user, connectionId: this.id });
+  /**
+   * Sends `hello` (who you are, this connection's id, the protocol version, friends and statuses),
+   * then any event that arrived while it was being prepared. Called again to resynchronize.
+   */
+  hello(snapshot: HelloSnapshot): void {
+    this.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      user: this.user,
+      connectionId: this.id,
+      ...snapshot,
+    });
+    const queued = this.#beforeHello;
+    this.#beforeHello = undefined;
+    for (const frame of queued ?? []) this.send(frame);
+  }
+
+  /** Sends a pushed event, holding it back until `hello` has gone out. */
+  deliver(frame: ServerFrame): void {
+    if (this.#beforeHello) this.#beforeHello.push(frame);
+    else this.send(frame);
   }
 
   /** Queues one raw frame from the client. */
@@ -102,6 +137,7 @@ export class Connection {
   }
 
   async #handleRaw(raw: string): Promise<void> {
+    // Frames handled one at a time: a status change completes before the next frame is read.
     if (this.#closed) return;
     try {
       await this.#rateLimiter.consume(this.id);
@@ -119,20 +155,29 @@ export class Connection {
       return;
     }
     try {
-      this.#handleFrame(parsed.value);
+      await this.#handleFrame(parsed.value);
     } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        this.send(wsError('unavailable', undefined, parsed.value.type));
+        return;
+      }
       this.#logger.error({ err: toError(err), frame: parsed.value.type }, 'frame handler failed');
       this.send(wsError('internal', undefined, parsed.value.type));
     }
   }
 
-  #handleFrame(frame: ClientFrame): void {
+  async #handleFrame(frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'ping':
         this.send(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id });
         return;
+      case 'set_status':
+        if (frame.status === this.#status) return;
+        this.#status = frame.status;
+        await this.#onStatus(this);
+        return;
       default:
-        exhaustive(frame.type satisfies never);
+        exhaustive(frame);
     }
   }
 }

@@ -1,22 +1,25 @@
 /**
- * The WebSocket gateway at `/ws`: authenticates at the upgrade (session cookie, Origin), then hands
- * each socket to a `Connection`. Keeps the node's connections indexed by session, so a session that
- * ends on any node closes its sockets here, found by key rather than by a scan.
+ * The WebSocket gateway at `/ws`: authenticates at the upgrade (session cookie, Origin), then runs each
+ * socket's life: presence lease, event channel, `hello`, frames, and cleanup. Keeps this node's
+ * connections indexed by session and by user, so events and sign-outs find them by key.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiErrorBody } from '../../../shared/api.js';
 import { PROTOCOL_VERSION, wsError } from '../../../shared/protocol.js';
 import { WS_MAX_PAYLOAD_BYTES } from '../../../shared/limits.js';
 import type { Auth, SignedIn } from '../auth/auth.js';
 import type { Config } from '../config.js';
 import { toError, toServerError } from '../errors.js';
+import type { FriendsService } from '../friends/friends-service.js';
 import { isAllowedOrigin } from '../http/origin.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { PresenceService } from '../presence/presence-service.js';
+import type { PresenceLease, Store } from '../store/store.js';
 import { Connection } from './connection.js';
+import { LocalUsers } from './local-users.js';
+import { rejectUpgrade } from './reject-upgrade.js';
 
 /** Bus channel on which any node announces an ended session (message: its id hash). */
 export const SESSION_ENDED_CHANNEL = 'parley:session-ended';
@@ -25,6 +28,8 @@ export interface GatewayDeps {
   config: Config;
   store: Store;
   auth: Auth;
+  friends: FriendsService;
+  presence: PresenceService;
   logger: Logger;
 }
 
@@ -32,6 +37,10 @@ interface LiveSocket {
   connection: Connection;
   socket: WebSocket;
   alive: boolean;
+  /** Setup (channel, lease, hello); cleanup runs after it, whatever its outcome. */
+  setup: Promise<void>;
+  /** Resolves once the connection's lease is released. */
+  cleanup?: Promise<void>;
 }
 
 export class Gateway {
@@ -41,12 +50,15 @@ export class Gateway {
   readonly #rateLimiter: RateLimiterMemory;
   readonly #sockets = new Map<string, LiveSocket>();
   readonly #bySession = new Map<string, Set<string>>();
+  readonly #users: LocalUsers;
   #heartbeat: NodeJS.Timeout | undefined;
-  #unsubscribe: (() => Promise<void>) | undefined;
+  readonly #teardown: Array<() => unknown> = [];
+  #cleanups = new Set<Promise<void>>();
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
     this.#logger = deps.logger.child({ component: 'gateway' });
+    this.#users = new LocalUsers(deps.store.bus, this.#logger);
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: WS_MAX_PAYLOAD_BYTES,
@@ -66,16 +78,29 @@ export class Gateway {
     return this.#sockets.size;
   }
 
+  /** The leases of this node's connections, for the presence service to renew. */
+  leases(): PresenceLease[] {
+    const leases: PresenceLease[] = [];
+    for (const { connection } of this.#sockets.values()) {
+      leases.push({ userId: connection.user.id, connectionId: connection.id, status: connection.status });
+    }
+    return leases;
+  }
+
   async start(server: HttpServer): Promise<void> {
-    this.#unsubscribe = await this.#deps.store.bus.subscribe(SESSION_ENDED_CHANNEL, (idHash) =>
+    const unsubscribe = await this.#deps.store.bus.subscribe(SESSION_ENDED_CHANNEL, (idHash) =>
       this.#closeSession(idHash),
     );
-    server.on('upgrade', (req, socket, head) => {
+    this.#teardown.push(unsubscribe);
+    this.#teardown.push(this.#deps.store.onReconnect(() => void this.resync()));
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.#handleUpgrade(req, socket, head).catch((err: unknown) => {
         this.#logger.error({ err: toError(err) }, 'upgrade failed');
         rejectUpgrade(socket, 500, { error: { code: 'internal', message: 'Internal error' } });
       });
-    });
+    };
+    server.on('upgrade', onUpgrade);
+    this.#teardown.push(() => server.off('upgrade', onUpgrade));
     this.#heartbeat = setInterval(() => this.#beat(), this.#deps.config.ws.heartbeatMs);
     this.#heartbeat.unref();
   }
@@ -86,11 +111,33 @@ export class Gateway {
     await this.#deps.store.bus.publish(SESSION_ENDED_CHANNEL, idHash);
   }
 
-  /** Closes every socket (1001) and stops. */
+  /**
+   * After a store outage: re-assert this node's leases, then send every connection a fresh `hello`
+   * (one snapshot per user), since events may have been lost while the store was away.
+   */
+  async resync(): Promise<void> {
+    this.#logger.info({ users: this.#users.size }, 'store is back: resynchronizing clients');
+    await this.#deps.presence.renew();
+    for (const [userId, connections] of [...this.#users.entries()]) {
+      try {
+        const snapshot = await this.#deps.friends.snapshot(userId);
+        for (const connection of connections) connection.hello(snapshot);
+      } catch (err) {
+        this.#logger.warn({ err: toError(err), userId }, 'resync failed for a user');
+      }
+    }
+  }
+
+  /** Closes every socket (1001), releases their leases and stops. */
   async stop(): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
-    for (const live of this.#sockets.values()) live.connection.close('going_away');
-    await this.#unsubscribe?.().catch(() => undefined);
+    for (const live of this.#sockets.values()) {
+      live.connection.close('going_away');
+      // Do not wait for the client's close frame: release the lease now.
+      this.#forget(live);
+    }
+    await Promise.allSettled([...this.#cleanups]);
+    for (const teardown of this.#teardown.splice(0)) await Promise.resolve(teardown()).catch(() => undefined);
   }
 
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -132,6 +179,7 @@ export class Gateway {
       sessionExpiresAt: signedIn.session.expiresAt.getTime(),
       rateLimiter: this.#rateLimiter,
       logger: this.#logger,
+      onStatus: (c) => this.#deps.presence.setStatus(leaseOf(c)),
     });
     if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
       connection.send(
@@ -143,7 +191,7 @@ export class Gateway {
       connection.close('protocol_mismatch');
       return;
     }
-    const live: LiveSocket = { connection, socket: ws, alive: true };
+    const live: LiveSocket = { connection, socket: ws, alive: true, setup: Promise.resolve() };
     this.#sockets.set(connection.id, live);
     let ids = this.#bySession.get(connection.sessionIdHash);
     if (!ids) this.#bySession.set(connection.sessionIdHash, (ids = new Set()));
@@ -160,17 +208,43 @@ export class Gateway {
       connection.receive(data.toString());
     });
     ws.on('error', (err) => this.#logger.debug({ err, connectionId: connection.id }, 'socket error'));
-    ws.on('close', () => this.#forget(connection));
+    ws.on('close', () => this.#forget(live));
     this.#logger.debug({ userId: connection.user.id, connectionId: connection.id }, 'connection open');
-    connection.start();
+    live.setup = this.#setUp(connection);
   }
 
-  #forget(connection: Connection): void {
+  /** Channel first (so no event is missed), then the lease, then `hello` with the friend list. */
+  async #setUp(connection: Connection): Promise<void> {
+    try {
+      await this.#users.add(connection);
+      if (connection.closed) return;
+      await this.#deps.presence.connect(leaseOf(connection));
+      if (connection.closed) return;
+      connection.hello(await this.#deps.friends.snapshot(connection.user.id));
+    } catch (err) {
+      this.#logger.warn({ err: toError(err), connectionId: connection.id }, 'connection setup failed');
+      connection.close('try_again_later');
+    }
+  }
+
+  #forget(live: LiveSocket): void {
+    const { connection } = live;
+    if (live.cleanup) return;
     connection.markClosed();
     this.#sockets.delete(connection.id);
     const ids = this.#bySession.get(connection.sessionIdHash);
     ids?.delete(connection.id);
     if (ids?.size === 0) this.#bySession.delete(connection.sessionIdHash);
+    this.#users.remove(connection);
+    const cleanup = live.setup
+      .then(() => this.#deps.presence.disconnect(connection.user.id, connection.id))
+      .catch((err: unknown) => {
+        // The lease expires by itself; friends see the user offline after a sweep.
+        this.#logger.warn({ err: toError(err), connectionId: connection.id }, 'lease not released');
+      })
+      .finally(() => this.#cleanups.delete(cleanup));
+    live.cleanup = cleanup;
+    this.#cleanups.add(cleanup);
     this.#logger.debug({ userId: connection.user.id, connectionId: connection.id }, 'connection closed');
   }
 
@@ -205,15 +279,6 @@ export class Gateway {
   }
 }
 
-function rejectUpgrade(socket: Duplex, status: number, body: ApiErrorBody): void {
-  if (socket.destroyed) return;
-  const json = JSON.stringify(body);
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[
-    status
-  ];
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${reason ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
-  );
+function leaseOf(connection: Connection): PresenceLease {
+  return { userId: connection.user.id, connectionId: connection.id, status: connection.status };
 }
