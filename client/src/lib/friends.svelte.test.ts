@@ -107,11 +107,12 @@ describe('FriendsState from the server', () => {
     t.event({ type: 'friend_accepted', friend: online(bob) });
     expect(t.friends.friends).toEqual([online(bob)]);
     expect(t.friends.incoming).toEqual([]);
+    expect(t.friends.onlineCount).toBe(1);
     t.event({ type: 'presence', userId: 'b', status: 'away', lastSeen: null });
     expect(t.friends.friends[0]?.status).toBe('away');
-    expect(t.friends.onlineCount).toBe(1);
-    t.event({ type: 'presence', userId: 'b', status: 'offline', lastSeen: 9 });
     expect(t.friends.onlineCount).toBe(0);
+    t.event({ type: 'presence', userId: 'b', status: 'offline', lastSeen: 9 });
+    expect(t.friends.friends[0]?.lastSeen).toBe(9);
     t.event({ type: 'friend_removed', userId: 'b' });
     expect(t.friends.friends).toEqual([]);
   });

@@ -45,7 +45,7 @@ export class FriendsState {
   #busy = $state.raw<Partial<Record<string, FriendAction>>>({});
   #errors = $state.raw<Partial<Record<string, string>>>({});
   #notice = $state<string | null>(null);
-  #onlineCount = $derived(this.#snapshot.friends.filter((friend) => friend.status !== 'offline').length);
+  #onlineCount = $derived(this.#snapshot.friends.filter((friend) => friend.status === 'online').length);
 
   // An API answer is older news than an event about the same user that arrived while it was in flight
   // (the server sends every change to all of the user's connections): count events to tell.
@@ -87,7 +87,7 @@ export class FriendsState {
     return this.#loaded;
   }
 
-  /** Friends who are online or away. */
+  /** Friends who are online (not away, not offline). */
   get onlineCount(): number {
     return this.#onlineCount;
   }
