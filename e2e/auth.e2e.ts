@@ -42,7 +42,7 @@ async function expectSignedIn(page: Page, username: string): Promise<void> {
   await header.getByText('Connected', { exact: true }).waitFor();
   await header.getByText(username, { exact: true }).waitFor();
   await header.getByRole('button', { name: 'Sign out' }).waitFor();
-  expect(await page.getByLabel('Username').count()).toBe(0);
+  expect(await page.getByLabel('Username', { exact: true }).count()).toBe(0);
 }
 
 /** The text that `aria-describedby` attaches to a field: where its inline error lives. */
