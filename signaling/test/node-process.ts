@@ -6,6 +6,7 @@ import { sleep } from './test-users.js';
 
 export interface NodeProcess {
   url: string;
+  pid: number;
   /** SIGKILL: no cleanup runs, leases are left to expire. */
   kill(): Promise<void>;
 }
@@ -56,6 +57,7 @@ export async function startNodeProcess(env: Record<string, string>): Promise<Nod
   }
   return {
     url,
+    pid: child.pid ?? 0,
     async kill() {
       child.kill('SIGKILL');
       await exited;
