@@ -96,38 +96,12 @@ export class FriendsService {
 
   async decline(me: PublicUser, fromId: string): Promise<void> {
     if (!(await this.#store.declineFriendRequest(me.id, fromId))) throw new ServerError('request_not_found');
-    await Promise.all([
-      this.#events.publish([me.id], {
-        type: 'friend_request_removed',
-        direction: 'incoming',
-        userId: fromId,
-        reason: 'declined',
-      }),
-      this.#events.publish([fromId], {
-        type: 'friend_request_removed',
-        direction: 'outgoing',
-        userId: me.id,
-        reason: 'declined',
-      }),
-    ]);
+    await this.#announceRequestRemoved(fromId, me.id, 'declined');
   }
 
   async cancel(me: PublicUser, toId: string): Promise<void> {
     if (!(await this.#store.cancelFriendRequest(me.id, toId))) throw new ServerError('request_not_found');
-    await Promise.all([
-      this.#events.publish([me.id], {
-        type: 'friend_request_removed',
-        direction: 'outgoing',
-        userId: toId,
-        reason: 'cancelled',
-      }),
-      this.#events.publish([toId], {
-        type: 'friend_request_removed',
-        direction: 'incoming',
-        userId: me.id,
-        reason: 'cancelled',
-      }),
-    ]);
+    await this.#announceRequestRemoved(me.id, toId, 'cancelled');
   }
 
   async remove(me: PublicUser, friendId: string): Promise<void> {
@@ -135,6 +109,28 @@ export class FriendsService {
     await Promise.all([
       this.#events.publish([me.id], { type: 'friend_removed', userId: friendId }),
       this.#events.publish([friendId], { type: 'friend_removed', userId: me.id }),
+    ]);
+  }
+
+  /** Tells the requester (outgoing) and the target (incoming) that a pending request is gone. */
+  async #announceRequestRemoved(
+    requesterId: string,
+    targetId: string,
+    reason: 'declined' | 'cancelled',
+  ): Promise<void> {
+    await Promise.all([
+      this.#events.publish([requesterId], {
+        type: 'friend_request_removed',
+        direction: 'outgoing',
+        userId: targetId,
+        reason,
+      }),
+      this.#events.publish([targetId], {
+        type: 'friend_request_removed',
+        direction: 'incoming',
+        userId: requesterId,
+        reason,
+      }),
     ]);
   }
 

@@ -1,5 +1,5 @@
 /** `/api/auth/*` and `/api/me`: accounts and sessions. */
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { credentialsSchema, type UserResponse } from '../../../shared/api.js';
 import type { Auth } from '../auth/auth.js';
 import { ServerError } from '../errors.js';
@@ -16,25 +16,17 @@ export interface AuthRoutesDeps {
 export function authRoutes({ auth, onSessionEnded }: AuthRoutesDeps): Router {
   const router = Router();
 
-  router
-    .route('/auth/register')
-    .post(async (req, res) => {
+  // Register and login answer alike: validate, sign in, set the cookie, return the user.
+  const signIn =
+    (action: 'register' | 'login', status: number): RequestHandler =>
+    async (req, res) => {
       const credentials = parseBody(credentialsSchema, req.body);
-      const { user, session } = await auth.register(credentials, req.ip ?? 'unknown');
+      const { user, session } = await auth[action](credentials, req.ip ?? 'unknown');
       res.append('Set-Cookie', auth.sessionCookie(session, isHttps(req)));
-      res.status(201).json({ user } satisfies UserResponse);
-    })
-    .all(methodNotAllowed);
-
-  router
-    .route('/auth/login')
-    .post(async (req, res) => {
-      const credentials = parseBody(credentialsSchema, req.body);
-      const { user, session } = await auth.login(credentials, req.ip ?? 'unknown');
-      res.append('Set-Cookie', auth.sessionCookie(session, isHttps(req)));
-      res.status(200).json({ user } satisfies UserResponse);
-    })
-    .all(methodNotAllowed);
+      res.status(status).json({ user } satisfies UserResponse);
+    };
+  router.route('/auth/register').post(signIn('register', 201)).all(methodNotAllowed);
+  router.route('/auth/login').post(signIn('login', 200)).all(methodNotAllowed);
 
   // Idempotent: signing out without a session still clears the cookie.
   router
