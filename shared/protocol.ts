@@ -33,6 +33,9 @@ export const WS_ERROR_CODES = {
   bad_frame: 'The frame does not match any known message',
   unsupported: 'The server does not handle this message yet',
   unavailable: 'The server cannot do that right now; retry later',
+  not_friends: 'Signals go only between friends',
+  peer_offline: 'That user or connection is not connected',
+  rate_limited: 'Too many signals; slow down',
   internal: 'Internal error',
 } as const;
 export type WsErrorCode = keyof typeof WS_ERROR_CODES;
@@ -54,7 +57,68 @@ export const setStatusFrameSchema = z.object({
   status: z.enum(['online', 'away']),
 });
 
-export const clientFrameSchema = z.discriminatedUnion('type', [pingFrameSchema, setStatusFrameSchema]);
+// ---- peer connection signaling -------------------------------------------------------------------
+
+/** Largest SDP accepted in a signal (a data-channel SDP is ~1 KiB; audio/video a few KiB). */
+export const SDP_MAX_CHARS = 32 * 1024;
+
+const idField = z.string().min(1).max(64);
+
+/** One ICE candidate, as `RTCIceCandidate.toJSON()` gives it. */
+export const iceCandidateSchema = z.object({
+  candidate: z.string().max(2048),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+/** The signal objects a peer library emits (simple-peer's shapes), bounded field by field. */
+export const peerSignalSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('offer'), sdp: z.string().max(SDP_MAX_CHARS) }),
+  z.object({ type: z.literal('answer'), sdp: z.string().max(SDP_MAX_CHARS) }),
+  z.object({ type: z.literal('candidate'), candidate: iceCandidateSchema }),
+  z.object({ type: z.literal('renegotiate'), renegotiate: z.literal(true) }),
+  z.object({
+    type: z.literal('transceiverRequest'),
+    transceiverRequest: z.object({ kind: z.enum(['audio', 'video']), init: z.record(z.string(), z.unknown()).optional() }),
+  }),
+]);
+export type PeerSignal = z.infer<typeof peerSignalSchema>;
+
+/**
+ * What travels between two connections through the server:
+ * - `knock`: "I want a peer connection with you; here is my connection id". Sent without a target
+ *   connection it reaches every connection of the friend, which is how devices find each other.
+ * - `signal`: SDP or ICE for one peer connection attempt, named by `link` (a fresh id per attempt,
+ *   so signals of an old attempt are recognized and dropped).
+ * - `bye`: the sender closed that attempt on purpose.
+ */
+export const signalPayloadSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('knock') }),
+  z.object({ kind: z.literal('signal'), link: idField, signal: peerSignalSchema }),
+  z.object({ kind: z.literal('bye'), link: idField }),
+]);
+export type SignalPayload = z.infer<typeof signalPayloadSchema>;
+
+/** A connection of a user: who and which tab/device. */
+export const connectionRefSchema = z.object({ userId: idField, connectionId: idField });
+export type ConnectionRef = z.infer<typeof connectionRefSchema>;
+
+/**
+ * Client -> server: signal data for a friend. Without `to.connectionId` it goes to every connection
+ * of that friend (only `knock` may be sent so). The server adds the sender from the socket.
+ */
+export const signalFrameSchema = z.object({
+  type: z.literal('signal'),
+  to: z.object({ userId: idField, connectionId: idField.optional() }),
+  data: signalPayloadSchema,
+});
+
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  pingFrameSchema,
+  setStatusFrameSchema,
+  signalFrameSchema,
+]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
 // ---- server -> client -------------------------------------------------------------------------
@@ -100,6 +164,13 @@ export const friendAcceptedFrameSchema = z.object({
   friend: friendSchema,
 });
 
+/** Server -> client: signal data from a friend's connection; `from` is decided by the server. */
+export const incomingSignalFrameSchema = z.object({
+  type: z.literal('signal'),
+  from: connectionRefSchema,
+  data: signalPayloadSchema,
+});
+
 /** You and that user are no longer friends. */
 export const friendRemovedFrameSchema = z.object({
   type: z.literal('friend_removed'),
@@ -129,16 +200,20 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   friendRequestRemovedFrameSchema,
   friendAcceptedFrameSchema,
   friendRemovedFrameSchema,
+  incomingSignalFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
+export type IncomingSignalFrame = z.infer<typeof incomingSignalFrameSchema>;
 /** Frames the server pushes about friends and presence (routed between nodes over the bus). */
 export type FriendEventFrame = Extract<
   ServerFrame,
   { type: 'presence' | 'friend_request' | 'friend_request_removed' | 'friend_accepted' | 'friend_removed' }
 >;
+/** Frames routed between nodes over the bus. */
+export type RoutedFrame = FriendEventFrame | IncomingSignalFrame;
 
 /** A parse result: edges never throw past themselves. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorFrame };

@@ -1,0 +1,40 @@
+/**
+ * The contract between the peer layer (peer connections to friends' connections, opened on demand
+ * over the signaling gateway) and the chat layer (messages, acks, outbox). The chat layer sees only
+ * this interface, never simple-peer or RTCPeerConnection.
+ */
+import type { PeerMessage } from '../../../../shared/peer-protocol.js';
+
+/**
+ * How a friend is reached right now, read from the selected ICE candidate pair of the open links:
+ * `direct` (host/srflx), `turn` (a relayed candidate), or no open link: `connecting` (dialing) or
+ * `none` (not connected; the friend may be offline).
+ */
+export type PeerPath = 'direct' | 'turn' | 'connecting' | 'none';
+
+export interface PeerNetworkEvents {
+  /** A validated message from one of the friend's connections. */
+  message: { friendId: string; connectionId: string; message: PeerMessage };
+  /** A link to one of the friend's connections opened (data channel open) or closed. */
+  link: { friendId: string; connectionId: string; open: boolean };
+  /** The friend's path changed (drives the badge). */
+  path: { friendId: string; path: PeerPath };
+}
+
+export interface PeerNetwork {
+  /**
+   * Makes sure there are links to every online connection of the friend: knocks (which reaches all
+   * the friend's connections) and dials as the initiator rule says. Idempotent; cheap to call again.
+   */
+  connect(friendId: string): void;
+  /** Sends to every open link of the friend; returns how many links it went to (0: none open). */
+  send(friendId: string, message: PeerMessage): number;
+  /** Sends to one link; `false` when that link is not open. */
+  sendTo(friendId: string, connectionId: string, message: PeerMessage): boolean;
+  /** Connection ids of the friend with an open link. */
+  openLinks(friendId: string): string[];
+  path(friendId: string): PeerPath;
+  on<K extends keyof PeerNetworkEvents>(event: K, handler: (e: PeerNetworkEvents[K]) => void): () => void;
+  /** Closes every link (sign-out). */
+  close(): void;
+}
