@@ -40,6 +40,13 @@ describe('protocol', () => {
       { type: 'friend_request_removed', direction: 'outgoing', userId: 'u4', reason: 'declined' },
       { type: 'friend_accepted', friend: { id: 'u3', username: 'carol', status: 'online', lastSeen: null } },
       { type: 'friend_removed', userId: 'u2' },
+      { type: 'signal', from: { userId: 'u2', connectionId: 'c2' }, data: { kind: 'knock' } },
+      {
+        type: 'signal',
+        from: { userId: 'u2', connectionId: 'c2' },
+        data: { kind: 'signal', link: 'l1', signal: { type: 'answer', sdp: 'v=0' } },
+      },
+      { type: 'signal', from: { userId: 'u2', connectionId: 'c2' }, data: { kind: 'bye', link: 'l1' } },
       { type: 'pong', id: 'p' },
       { type: 'pong' },
       { type: 'error', code: 'bad_frame', message: 'no', ref: 'x' },
@@ -56,6 +63,20 @@ describe('protocol', () => {
       { type: 'ping', id: 'abc' },
       { type: 'set_status', status: 'away' },
       { type: 'set_status', status: 'online' },
+      { type: 'signal', to: { userId: 'u2' }, data: { kind: 'knock' } },
+      {
+        type: 'signal',
+        to: { userId: 'u2', connectionId: 'c2' },
+        data: {
+          kind: 'signal',
+          link: 'l1',
+          signal: {
+            type: 'candidate',
+            candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 },
+          },
+        },
+      },
+      { type: 'signal', to: { userId: 'u2', connectionId: 'c2' }, data: { kind: 'bye', link: 'l1' } },
     ]) {
       expect(parseClientFrame(JSON.stringify(frame))).toEqual({ ok: true, value: frame });
     }

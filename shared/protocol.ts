@@ -80,7 +80,10 @@ export const peerSignalSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('renegotiate'), renegotiate: z.literal(true) }),
   z.object({
     type: z.literal('transceiverRequest'),
-    transceiverRequest: z.object({ kind: z.enum(['audio', 'video']), init: z.record(z.string(), z.unknown()).optional() }),
+    transceiverRequest: z.object({
+      kind: z.enum(['audio', 'video']),
+      init: z.record(z.string(), z.unknown()).optional(),
+    }),
   }),
 ]);
 export type PeerSignal = z.infer<typeof peerSignalSchema>;

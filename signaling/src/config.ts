@@ -63,6 +63,8 @@ export interface WsSettings {
   heartbeatMs: number;
   /** Frames allowed per connection per window before the socket is closed with 1008. */
   messagesPerWindow: number;
+  /** Signals (knock, SDP, ICE) allowed per connection per window; past it they get `rate_limited`. */
+  signalsPerWindow: number;
   windowMs: number;
 }
 
@@ -179,6 +181,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
 
 export const DEFAULT_WS_SETTINGS: WsSettings = {
   heartbeatMs: 30_000,
-  messagesPerWindow: 100,
+  // Opening peer connections to several friends at once takes a few dozen frames each (ICE trickle).
+  messagesPerWindow: 300,
+  signalsPerWindow: 200,
   windowMs: 10_000,
 };

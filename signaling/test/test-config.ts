@@ -1,7 +1,19 @@
 /** Configuration for tests: loopback, an ephemeral port, silent logs, limits high enough for suites. */
-import { DEFAULT_RATE_LIMITS, DEFAULT_WS_SETTINGS, presenceSettings, type Config } from '../src/config.js';
+import {
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_WS_SETTINGS,
+  presenceSettings,
+  type Config,
+  type RateLimits,
+  type WsSettings,
+} from '../src/config.js';
 
-export function testConfig(overrides: Partial<Config> = {}): Config {
+export type TestConfigOverrides = Omit<Partial<Config>, 'ws' | 'limits'> & {
+  ws?: Partial<WsSettings>;
+  limits?: Partial<RateLimits>;
+};
+
+export function testConfig(overrides: TestConfigOverrides = {}): Config {
   return {
     port: 0,
     host: '127.0.0.1',

@@ -13,12 +13,14 @@ import {
   wsError,
   type ClientFrame,
   type CloseReason,
+  type ErrorFrame,
   type HelloFrame,
   type ServerFrame,
 } from '../../../shared/protocol.js';
 import { StoreUnavailableError, type ConnectionStatus } from '../store/store.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { SignalFrame } from './signal-router.js';
 
 /** The part of a WebSocket the realtime logic needs (ws's WebSocket satisfies it). */
 export interface MinimalSocket {
@@ -40,6 +42,8 @@ export interface ConnectionInit {
   logger: Logger;
   /** Called after the connection reported a new status. */
   onStatus(connection: Connection): Promise<void>;
+  /** Routes a signal; resolves with an error frame for the sender, if any. */
+  onSignal(connection: Connection, frame: SignalFrame): Promise<ErrorFrame | null>;
 }
 
 /** The friends part of `hello`, computed by the gateway. */
@@ -54,7 +58,8 @@ export class Connection {
   readonly #socket: MinimalSocket;
   readonly #rateLimiter: RateLimiterAbstract;
   readonly #logger: Logger;
-  readonly #onStatus: (connection: Connection) => Promise<void>;
+  readonly #onStatus: ConnectionInit['onStatus'];
+  readonly #onSignal: ConnectionInit['onSignal'];
   #closed = false;
   /** Events that arrived before `hello` went out; sent right after it. */
   #beforeHello: ServerFrame[] | undefined = [];
@@ -70,6 +75,7 @@ export class Connection {
     this.#rateLimiter = init.rateLimiter;
     this.#logger = init.logger.child({ userId: init.user.id, connectionId: this.id });
     this.#onStatus = init.onStatus;
+    this.#onSignal = init.onSignal;
   }
 
   /** What this connection last reported: `online` until it says `away`. */
@@ -176,6 +182,11 @@ export class Connection {
         this.#status = frame.status;
         await this.#onStatus(this);
         return;
+      case 'signal': {
+        const error = await this.#onSignal(this, frame);
+        if (error) this.send(error);
+        return;
+      }
       default:
         exhaustive(frame);
     }

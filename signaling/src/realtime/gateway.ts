@@ -20,6 +20,7 @@ import type { PresenceLease, Store } from '../store/store.js';
 import { Connection } from './connection.js';
 import { LocalUsers } from './local-users.js';
 import { rejectUpgrade } from './reject-upgrade.js';
+import type { SignalRouter } from './signal-router.js';
 
 /** Bus channel on which any node announces an ended session (message: its id hash). */
 export const SESSION_ENDED_CHANNEL = 'parley:session-ended';
@@ -30,6 +31,7 @@ export interface GatewayDeps {
   auth: Auth;
   friends: FriendsService;
   presence: PresenceService;
+  signals: SignalRouter;
   logger: Logger;
 }
 
@@ -80,11 +82,7 @@ export class Gateway {
 
   /** The leases of this node's connections, for the presence service to renew. */
   leases(): PresenceLease[] {
-    const leases: PresenceLease[] = [];
-    for (const { connection } of this.#sockets.values()) {
-      leases.push({ userId: connection.user.id, connectionId: connection.id, status: connection.status });
-    }
-    return leases;
+    return [...this.#sockets.values()].map(({ connection }) => leaseOf(connection));
   }
 
   async start(server: HttpServer): Promise<void> {
@@ -180,6 +178,7 @@ export class Gateway {
       rateLimiter: this.#rateLimiter,
       logger: this.#logger,
       onStatus: (c) => this.#deps.presence.setStatus(leaseOf(c)),
+      onSignal: (c, frame) => this.#deps.signals.route(c, frame),
     });
     if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
       connection.send(

@@ -3,6 +3,7 @@
  * user's first connection arrives here, unsubscribed when the last leaves. An event for a user is
  * delivered by key lookup, never by a loop over all connections.
  */
+import { z } from 'zod';
 import { serverFrameSchema } from '../../../shared/protocol.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -70,13 +71,25 @@ export class LocalUsers {
   }
 
   #deliver(userId: string, message: string): void {
-    let frame;
-    try {
-      frame = serverFrameSchema.parse(JSON.parse(message));
-    } catch (err) {
-      this.#logger.error({ err: toError(err), userId }, 'malformed event on the bus');
+    const parsed = envelopeSchema.safeParse(safeJson(message));
+    if (!parsed.success) {
+      this.#logger.error({ err: parsed.error, userId }, 'malformed event on the bus');
       return;
     }
-    for (const connection of this.connectionsOf(userId)) connection.deliver(frame);
+    const { to, frame } = parsed.data;
+    for (const connection of this.connectionsOf(userId)) {
+      if (to === undefined || connection.id === to) connection.deliver(frame);
+    }
+  }
+}
+
+// Bus messages come from our own nodes, but a node of another version may share the Redis.
+const envelopeSchema = z.object({ to: z.string().optional(), frame: serverFrameSchema });
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -107,5 +107,9 @@ export function createMemoryPresence(): PresenceOperations {
     async getPresence(userIds) {
       return userIds.map((userId) => ({ status: aggregate(userId), lastSeen: lastSeen.get(userId) ?? null }));
     },
+
+    async isConnectionLive(userId, connectionId) {
+      return connections.get(userId)?.has(connectionId) ?? false;
+    },
   };
 }

@@ -208,5 +208,9 @@ export function createRedisPresence(client: RedisClient, guard: Guard): Presence
         lastSeen: parseLastSeen(values[userIds.length + i]),
       }));
     },
+
+    async isConnectionLive(userId, connectionId) {
+      return (await guard('isConnectionLive', () => client.hExists(PRESENCE + userId, connectionId))) === 1;
+    },
   };
 }

@@ -245,4 +245,17 @@ describe.each(factories)('$kind store: presence', ({ kind, create }) => {
     ]);
     expect(await store.getPresence([])).toEqual([]);
   });
+
+  it('knows which connections are live', async () => {
+    const user = randomUUID();
+    const a = lease(user);
+    const b = lease(user);
+    await store.presenceConnect(a, later());
+    await store.presenceConnect(b, later());
+    expect(await store.isConnectionLive(user, a.connectionId)).toBe(true);
+    await store.presenceDisconnect(user, a.connectionId, Date.now());
+    expect(await store.isConnectionLive(user, a.connectionId)).toBe(false);
+    expect(await store.isConnectionLive(user, b.connectionId)).toBe(true);
+    expect(await store.isConnectionLive(randomUUID(), b.connectionId)).toBe(false);
+  });
 });

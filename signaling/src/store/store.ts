@@ -176,6 +176,8 @@ export interface Store {
   presenceSweep(now: number, limit: number): Promise<PresenceChange[]>;
   /** Presence of several users, in the order asked. */
   getPresence(userIds: readonly string[]): Promise<PresenceRecord[]>;
+  /** Whether that connection of the user holds a lease (is connected to some node). */
+  isConnectionLive(userId: string, connectionId: string): Promise<boolean>;
 
   /**
    * Calls `listener` each time the store's connection comes back after an outage (data may have been
@@ -214,4 +216,5 @@ export type PresenceOperations = Pick<
   | 'presenceRefresh'
   | 'presenceSweep'
   | 'getPresence'
+  | 'isConnectionLive'
 >;
