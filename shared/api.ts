@@ -123,3 +123,22 @@ export type FriendRequestResponse = z.infer<typeof friendRequestResponseSchema>;
 /** `POST /api/friends/requests/:userId/accept` answer. */
 export const friendResponseSchema = z.object({ friend: friendSchema });
 export type FriendResponse = z.infer<typeof friendResponseSchema>;
+
+// ---- ICE servers -----------------------------------------------------------------------------------
+
+/** One ICE server as `RTCPeerConnection` takes it. */
+export const iceServerSchema = z.object({
+  urls: z.array(z.string()),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+
+/**
+ * `GET /api/turn`: the STUN/TURN servers to use and how long (seconds) the TURN credentials in them
+ * stay valid. Empty `iceServers`: host candidates only (the embedded default).
+ */
+export const iceServersResponseSchema = z.object({
+  iceServers: z.array(iceServerSchema),
+  ttl: z.number().int().positive(),
+});
+export type IceServersResponse = z.infer<typeof iceServersResponseSchema>;

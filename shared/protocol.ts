@@ -35,7 +35,7 @@ export const WS_ERROR_CODES = {
   unavailable: 'The server cannot do that right now; retry later',
   not_friends: 'Signals go only between friends',
   peer_offline: 'That user or connection is not connected',
-  rate_limited: 'Too many signals; slow down',
+  rate_limited: 'Too many signals or relayed bytes; slow down',
   internal: 'Internal error',
 } as const;
 export type WsErrorCode = keyof typeof WS_ERROR_CODES;
@@ -117,10 +117,42 @@ export const signalFrameSchema = z.object({
   data: signalPayloadSchema,
 });
 
+// ---- server relay (last resort) ---------------------------------------------------------------------
+
+/** Largest relayed ciphertext (base64 characters) in one frame; the frame stays under 64 KiB. */
+export const RELAY_DATA_MAX_CHARS = 48 * 1024;
+
+const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+/**
+ * What the server relays when no peer connection can be opened. Opaque to the server: the browsers
+ * agree on keys end to end (ECDH P-256 public keys in `key`, fresh per relay session), then exchange
+ * AES-GCM `box`es. `session` names one pairing; a new session means new keys.
+ */
+export const relayPayloadSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('key'), session: idField, publicKey: base64(256), reply: z.boolean().optional() }),
+  z.object({
+    kind: z.literal('box'),
+    session: idField,
+    iv: base64(32),
+    data: base64(RELAY_DATA_MAX_CHARS),
+  }),
+  z.object({ kind: z.literal('close'), session: idField }),
+]);
+export type RelayPayload = z.infer<typeof relayPayloadSchema>;
+
+/** Client -> server: an opaque relay payload for one connection of a friend. */
+export const relayFrameSchema = z.object({
+  type: z.literal('relay'),
+  to: connectionRefSchema,
+  data: relayPayloadSchema,
+});
+
 export const clientFrameSchema = z.discriminatedUnion('type', [
   pingFrameSchema,
   setStatusFrameSchema,
   signalFrameSchema,
+  relayFrameSchema,
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
@@ -174,6 +206,13 @@ export const incomingSignalFrameSchema = z.object({
   data: signalPayloadSchema,
 });
 
+/** Server -> client: a relayed payload from a friend's connection; `from` is decided by the server. */
+export const incomingRelayFrameSchema = z.object({
+  type: z.literal('relay'),
+  from: connectionRefSchema,
+  data: relayPayloadSchema,
+});
+
 /** You and that user are no longer friends. */
 export const friendRemovedFrameSchema = z.object({
   type: z.literal('friend_removed'),
@@ -204,19 +243,21 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   friendAcceptedFrameSchema,
   friendRemovedFrameSchema,
   incomingSignalFrameSchema,
+  incomingRelayFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
 export type IncomingSignalFrame = z.infer<typeof incomingSignalFrameSchema>;
+export type IncomingRelayFrame = z.infer<typeof incomingRelayFrameSchema>;
 /** Frames the server pushes about friends and presence (routed between nodes over the bus). */
 export type FriendEventFrame = Extract<
   ServerFrame,
   { type: 'presence' | 'friend_request' | 'friend_request_removed' | 'friend_accepted' | 'friend_removed' }
 >;
 /** Frames routed between nodes over the bus. */
-export type RoutedFrame = FriendEventFrame | IncomingSignalFrame;
+export type RoutedFrame = FriendEventFrame | IncomingSignalFrame | IncomingRelayFrame;
 
 /** A parse result: edges never throw past themselves. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorFrame };

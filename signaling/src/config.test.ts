@@ -38,6 +38,27 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads STUN and TURN settings', () => {
+    const config = loadConfig({
+      STUN_URLS: 'stun:turn.example.com:3478',
+      TURN_URLS: 'turn:turn.example.com:3478?transport=udp, turns:turn.example.com:5349?transport=tcp',
+      TURN_SECRET: 'a-long-random-shared-secret',
+      TURN_TTL_SECONDS: '600',
+    });
+    expect(config.turn).toEqual({
+      stunUrls: ['stun:turn.example.com:3478'],
+      turnUrls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349?transport=tcp'],
+      secret: 'a-long-random-shared-secret',
+      ttlSeconds: 600,
+    });
+    expect(loadConfig({}).turn).toEqual({ stunUrls: [], turnUrls: [], secret: undefined, ttlSeconds: 3600 });
+  });
+
+  it('wants TURN_URLS and TURN_SECRET together', () => {
+    expect(() => loadConfig({ TURN_URLS: 'turn:t.example.com:3478' })).toThrow(/TURN_URLS and TURN_SECRET/);
+    expect(() => loadConfig({ TURN_SECRET: 'a-long-random-shared-secret' })).toThrow(/TURN_URLS and TURN_SECRET/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', REDIS_URL: '' })).toMatchObject({ port: 8080, redisUrl: undefined });
   });
@@ -51,6 +72,10 @@ describe('loadConfig', () => {
     ['SESSION_TTL_DAYS', '0'],
     ['LOG_LEVEL', 'loud'],
     ['TRUST_PROXY', '-1'],
+    ['TURN_URLS', 'http://turn.example.com'],
+    ['STUN_URLS', 'turn:turn.example.com'],
+    ['TURN_SECRET', 'short'],
+    ['TURN_TTL_SECONDS', '5'],
   ])('names the bad variable %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));

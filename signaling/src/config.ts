@@ -28,6 +28,17 @@ export interface Config {
   limits: RateLimits;
   ws: WsSettings;
   presence: PresenceSettings;
+  turn: TurnSettings;
+}
+
+/** STUN/TURN servers handed to browsers (TURN REST API credentials, shared secret with coturn). */
+export interface TurnSettings {
+  stunUrls: string[];
+  turnUrls: string[];
+  /** coturn's `static-auth-secret`; unset: no TURN. */
+  secret: string | undefined;
+  /** Lifetime of issued TURN credentials, seconds. */
+  ttlSeconds: number;
 }
 
 export interface PresenceSettings {
@@ -65,6 +76,8 @@ export interface WsSettings {
   messagesPerWindow: number;
   /** Signals (knock, SDP, ICE) allowed per connection per window; past it they get `rate_limited`. */
   signalsPerWindow: number;
+  /** Bytes one user may push through the server relay per window (all connections, all nodes). */
+  relayBytesPerWindow: number;
   windowMs: number;
 }
 
@@ -75,6 +88,7 @@ const DEFAULTS = {
   LOG_LEVEL: 'info',
   TRUST_PROXY: 0,
   PRESENCE_LEASE_SECONDS: 20,
+  TURN_TTL_SECONDS: 3600,
 };
 
 const int = (min: number, max: number) =>
@@ -107,6 +121,28 @@ const originList = z
   )
   .transform((list) => list.map((o) => new URL(o).origin));
 
+/** A comma-separated list of ICE server URLs with one of the given schemes. */
+function iceUrlList(schemes: string[]) {
+  return z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(
+            (u) => schemes.some((scheme) => u.startsWith(scheme)) && /^[a-z]+:[^\s/?#][^\s]*$/.test(u),
+            `must be a comma-separated list of ${schemes.join(' or ')} URLs, e.g. ${schemes[0]}turn.example.com:3478`,
+          ),
+      ),
+    );
+}
+
 const envSchema = z.object({
   PORT: int(0, 65535).optional(),
   HOST: z.string().trim().min(1, 'must not be empty').optional(),
@@ -121,6 +157,10 @@ const envSchema = z.object({
   TRUST_PROXY: int(0, 10).optional(),
   STATIC_DIR: z.string().trim().min(1).optional(),
   PRESENCE_LEASE_SECONDS: int(2, 300).optional(),
+  STUN_URLS: iceUrlList(['stun:', 'stuns:']).optional(),
+  TURN_URLS: iceUrlList(['turn:', 'turns:']).optional(),
+  TURN_SECRET: z.string().min(16, 'must be at least 16 characters (use a long random string)').optional(),
+  TURN_TTL_SECONDS: int(60, 86_400).optional(),
 });
 
 /** Thrown when the environment is invalid; the message names each bad variable. */
@@ -144,6 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { staticDir?: strin
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if ((e.TURN_URLS?.length ?? 0) > 0 !== (e.TURN_SECRET !== undefined)) {
+    throw new ConfigError(
+      'Invalid environment:\n  TURN_URLS and TURN_SECRET go together: set both (TURN on) or neither (TURN off)',
+    );
+  }
   return {
     port: e.PORT ?? DEFAULTS.PORT,
     host: e.HOST ?? DEFAULTS.HOST,
@@ -156,6 +201,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { staticDir?: strin
     limits: { ...DEFAULT_RATE_LIMITS },
     ws: { ...DEFAULT_WS_SETTINGS },
     presence: presenceSettings((e.PRESENCE_LEASE_SECONDS ?? DEFAULTS.PRESENCE_LEASE_SECONDS) * 1000),
+    turn: {
+      stunUrls: e.STUN_URLS ?? [],
+      turnUrls: e.TURN_URLS ?? [],
+      secret: e.TURN_SECRET,
+      ttlSeconds: e.TURN_TTL_SECONDS ?? DEFAULTS.TURN_TTL_SECONDS,
+    },
   };
 }
 
@@ -184,5 +235,7 @@ export const DEFAULT_WS_SETTINGS: WsSettings = {
   // Opening peer connections to several friends at once takes a few dozen frames each (ICE trickle).
   messagesPerWindow: 300,
   signalsPerWindow: 200,
+  // 8 MiB per 10 s (~800 KiB/s): chat and modest files; the relay is the last resort, not the pipe.
+  relayBytesPerWindow: 8 * 1024 * 1024,
   windowMs: 10_000,
 };

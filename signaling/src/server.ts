@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { FriendsService } from './friends/friends-service.js';
 import { PresenceService } from './presence/presence-service.js';
 import { Gateway } from './realtime/gateway.js';
-import { SignalRouter } from './realtime/signal-router.js';
+import { PeerRouter } from './realtime/peer-router.js';
 import { UserEvents } from './realtime/user-events.js';
 import { createStore } from './store/index.js';
 import type { PresenceLease, Store } from './store/store.js';
@@ -40,13 +40,8 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     logger,
     liveLeases: (): PresenceLease[] => gateway.leases(),
   });
-  const signals = new SignalRouter({
-    store,
-    events,
-    signalsPerWindow: config.ws.signalsPerWindow,
-    windowMs: config.ws.windowMs,
-  });
-  const gateway: Gateway = new Gateway({ config, store, auth, friends, presence, signals, logger });
+  const peers = new PeerRouter({ store, events, limits: config.ws });
+  const gateway: Gateway = new Gateway({ config, store, auth, friends, presence, peers, logger });
   const app = createApp({
     config,
     store,

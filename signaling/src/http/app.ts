@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { authRoutes } from './auth-routes.js';
 import { errorHandler, notFound } from './errors.js';
 import { friendsRoutes } from './friends-routes.js';
+import { turnRoutes } from './turn-routes.js';
 import { isAllowedOrigin } from './origin.js';
 import { sessionMiddleware } from './session-middleware.js';
 
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(sessionMiddleware(auth));
   api.use(authRoutes({ auth, onSessionEnded: deps.onSessionEnded }));
   api.use(friendsRoutes(deps.friends));
+  api.use(turnRoutes(config.turn));
   api.use(notFound);
   app.use('/api', api);
 

@@ -20,7 +20,7 @@ import {
 import { StoreUnavailableError, type ConnectionStatus } from '../store/store.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { SignalFrame } from './signal-router.js';
+import type { RelayFrame, SignalFrame } from './peer-router.js';
 
 /** The part of a WebSocket the realtime logic needs (ws's WebSocket satisfies it). */
 export interface MinimalSocket {
@@ -44,6 +44,8 @@ export interface ConnectionInit {
   onStatus(connection: Connection): Promise<void>;
   /** Routes a signal; resolves with an error frame for the sender, if any. */
   onSignal(connection: Connection, frame: SignalFrame): Promise<ErrorFrame | null>;
+  /** Relays an opaque payload (`size`: the raw frame's length); resolves with an error frame, if any. */
+  onRelay(connection: Connection, frame: RelayFrame, size: number): Promise<ErrorFrame | null>;
 }
 
 /** The friends part of `hello`, computed by the gateway. */
@@ -60,6 +62,7 @@ export class Connection {
   readonly #logger: Logger;
   readonly #onStatus: ConnectionInit['onStatus'];
   readonly #onSignal: ConnectionInit['onSignal'];
+  readonly #onRelay: ConnectionInit['onRelay'];
   #closed = false;
   /** Events that arrived before `hello` went out; sent right after it. */
   #beforeHello: ServerFrame[] | undefined = [];
@@ -76,6 +79,7 @@ export class Connection {
     this.#logger = init.logger.child({ userId: init.user.id, connectionId: this.id });
     this.#onStatus = init.onStatus;
     this.#onSignal = init.onSignal;
+    this.#onRelay = init.onRelay;
   }
 
   /** What this connection last reported: `online` until it says `away`. */
@@ -161,7 +165,7 @@ export class Connection {
       return;
     }
     try {
-      await this.#handleFrame(parsed.value);
+      await this.#handleFrame(parsed.value, raw.length);
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
         this.send(wsError('unavailable', undefined, parsed.value.type));
@@ -172,7 +176,7 @@ export class Connection {
     }
   }
 
-  async #handleFrame(frame: ClientFrame): Promise<void> {
+  async #handleFrame(frame: ClientFrame, size: number): Promise<void> {
     switch (frame.type) {
       case 'ping':
         this.send(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id });
@@ -184,6 +188,11 @@ export class Connection {
         return;
       case 'signal': {
         const error = await this.#onSignal(this, frame);
+        if (error) this.send(error);
+        return;
+      }
+      case 'relay': {
+        const error = await this.#onRelay(this, frame, size);
         if (error) this.send(error);
         return;
       }

@@ -20,7 +20,7 @@ import type { PresenceLease, Store } from '../store/store.js';
 import { Connection } from './connection.js';
 import { LocalUsers } from './local-users.js';
 import { rejectUpgrade } from './reject-upgrade.js';
-import type { SignalRouter } from './signal-router.js';
+import type { PeerRouter } from './peer-router.js';
 
 /** Bus channel on which any node announces an ended session (message: its id hash). */
 export const SESSION_ENDED_CHANNEL = 'parley:session-ended';
@@ -31,7 +31,7 @@ export interface GatewayDeps {
   auth: Auth;
   friends: FriendsService;
   presence: PresenceService;
-  signals: SignalRouter;
+  peers: PeerRouter;
   logger: Logger;
 }
 
@@ -178,7 +178,8 @@ export class Gateway {
       rateLimiter: this.#rateLimiter,
       logger: this.#logger,
       onStatus: (c) => this.#deps.presence.setStatus(leaseOf(c)),
-      onSignal: (c, frame) => this.#deps.signals.route(c, frame),
+      onSignal: (c, frame) => this.#deps.peers.signal(c, frame),
+      onRelay: (c, frame, size) => this.#deps.peers.relay(c, frame, size),
     });
     if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
       connection.send(
