@@ -1,0 +1,69 @@
+/**
+ * The chat history and outbox of one account on this device, as the chat logic sees it. Two
+ * implementations: IndexedDB in the browser (`idb-chat-store.ts`) and memory (`memory-chat-store.ts`,
+ * for tests and for browsers where IndexedDB cannot be opened). The server never sees any of it.
+ */
+
+/** `out`: written here; `in`: from the friend. */
+export type MessageDirection = 'in' | 'out';
+
+/**
+ * Outgoing: `waiting` (no link to the friend), `sending` (sent on a link, no ack yet), `delivered`
+ * (a device of the friend stored it). Incoming: `received`.
+ */
+export type MessageState = 'waiting' | 'sending' | 'delivered' | 'received';
+
+/** One message of a conversation. `conversation` is the friend's user id. */
+export interface StoredMessage {
+  id: string;
+  conversation: string;
+  direction: MessageDirection;
+  state: MessageState;
+  /** The sending device's sequence number in this conversation, from 1. */
+  seq: number;
+  /** The sending device's clock (ms since the epoch), never decreasing per device. */
+  ts: number;
+  text: string;
+}
+
+/** Where a page of history ends: messages strictly before this one in conversation order. */
+export type HistoryCursor = Pick<StoredMessage, 'id' | 'seq' | 'ts'>;
+
+/** What `addIncoming` did: stored it, already had it, or the id belongs to another message. */
+export type IncomingResult = 'added' | 'duplicate' | 'conflict';
+
+export interface ChatStore {
+  /**
+   * Stores a new outgoing message as `waiting`, in one transaction with the next sequence number
+   * of the conversation and a timestamp no earlier than any this device gave before.
+   */
+  addOutgoing(
+    conversation: string,
+    message: { id: string; text: string; now: number },
+  ): Promise<StoredMessage>;
+  /**
+   * Stores a message from the friend unless a message with its id is already stored. With
+   * `unread`, the conversation's unread count goes up in the same transaction.
+   */
+  addIncoming(
+    conversation: string,
+    message: Pick<StoredMessage, 'id' | 'seq' | 'ts' | 'text'>,
+    options: { unread: boolean },
+  ): Promise<IncomingResult>;
+  /** Marks outgoing messages of the conversation as delivered; resolves with the ones that changed. */
+  markDelivered(conversation: string, ids: readonly string[]): Promise<StoredMessage[]>;
+  /** Moves undelivered outgoing messages between `waiting` and `sending`; resolves with the ones that changed. */
+  setOutboxState(
+    conversation: string,
+    ids: readonly string[],
+    state: 'waiting' | 'sending',
+  ): Promise<StoredMessage[]>;
+  /** Undelivered outgoing messages, of one conversation or all, by conversation then sequence number. */
+  outbox(conversation?: string): Promise<StoredMessage[]>;
+  /** Up to `limit` messages before `before` (or the newest), oldest first, in conversation order. */
+  history(conversation: string, limit: number, before?: HistoryCursor): Promise<StoredMessage[]>;
+  /** Unread counts of the conversations that have any. */
+  unreadCounts(): Promise<Record<string, number>>;
+  markRead(conversation: string): Promise<void>;
+  close(): void;
+}

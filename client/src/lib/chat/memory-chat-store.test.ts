@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryChatStore } from './memory-chat-store.js';
+
+const incoming = (id: string, seq: number, ts: number) => ({ id, seq, ts, text: id });
+
+describe('MemoryChatStore', () => {
+  it('numbers outgoing messages per conversation and never lets the clock go back', async () => {
+    const store = new MemoryChatStore();
+    const a = await store.addOutgoing('bob', { id: 'a', text: 'a', now: 100 });
+    const b = await store.addOutgoing('bob', { id: 'b', text: 'b', now: 50 });
+    const c = await store.addOutgoing('cy', { id: 'c', text: 'c', now: 200 });
+    expect([a, b, c].map((m) => [m.seq, m.ts, m.state, m.direction])).toEqual([
+      [1, 100, 'waiting', 'out'],
+      [2, 100, 'waiting', 'out'],
+      [1, 200, 'waiting', 'out'],
+    ]);
+  });
+
+  it('tells added, duplicate and conflicting incoming ids apart', async () => {
+    const store = new MemoryChatStore();
+    await store.addOutgoing('bob', { id: 'mine', text: 'x', now: 1 });
+    expect(await store.addIncoming('bob', incoming('m1', 1, 1), { unread: true })).toBe('added');
+    expect(await store.addIncoming('bob', incoming('m1', 1, 1), { unread: true })).toBe('duplicate');
+    expect(await store.addIncoming('cy', incoming('m1', 1, 1), { unread: true })).toBe('conflict');
+    expect(await store.addIncoming('bob', incoming('mine', 1, 1), { unread: true })).toBe('conflict');
+    expect(await store.unreadCounts()).toEqual({ bob: 1 });
+    await store.markRead('bob');
+    expect(await store.unreadCounts()).toEqual({});
+  });
+
+  it('keeps undelivered outgoing messages in the outbox by conversation and seq', async () => {
+    const store = new MemoryChatStore();
+    await store.addOutgoing('cy', { id: 'c1', text: 'c1', now: 1 });
+    await store.addOutgoing('bob', { id: 'b1', text: 'b1', now: 2 });
+    await store.addOutgoing('bob', { id: 'b2', text: 'b2', now: 3 });
+    expect((await store.outbox()).map((m) => m.id)).toEqual(['b1', 'b2', 'c1']);
+
+    expect((await store.setOutboxState('bob', ['b1', 'b2'], 'sending')).map((m) => m.state)).toEqual([
+      'sending',
+      'sending',
+    ]);
+    // Already in that state: nothing changes.
+    expect(await store.setOutboxState('bob', ['b1'], 'sending')).toEqual([]);
+    // Another conversation's ack changes nothing.
+    expect(await store.markDelivered('cy', ['b1'])).toEqual([]);
+    expect((await store.markDelivered('bob', ['b1', 'b1', 'unknown'])).map((m) => m.id)).toEqual(['b1']);
+    expect(await store.markDelivered('bob', ['b1'])).toEqual([]);
+    // Delivered stays delivered.
+    expect(await store.setOutboxState('bob', ['b1'], 'waiting')).toEqual([]);
+    expect((await store.outbox('bob')).map((m) => m.id)).toEqual(['b2']);
+  });
+
+  it('pages history backwards in conversation order, ties by id', async () => {
+    const store = new MemoryChatStore();
+    for (const [id, seq, ts] of [
+      ['d', 1, 4],
+      ['b', 1, 2],
+      ['a', 1, 1],
+      ['c2', 2, 2],
+      ['c1', 2, 2],
+    ] as const) {
+      await store.addIncoming('bob', incoming(id, seq, ts), { unread: false });
+    }
+    await store.addIncoming('cy', incoming('other', 1, 3), { unread: false });
+    const newest = await store.history('bob', 2);
+    expect(newest.map((m) => m.id)).toEqual(['c2', 'd']);
+    const older = await store.history('bob', 2, newest[0]);
+    expect(older.map((m) => m.id)).toEqual(['b', 'c1']);
+    expect((await store.history('bob', 10, older[0])).map((m) => m.id)).toEqual(['a']);
+  });
+});
