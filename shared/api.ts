@@ -139,6 +139,8 @@ export const iceServerSchema = z.object({
  */
 export const iceServersResponseSchema = z.object({
   iceServers: z.array(iceServerSchema),
+  /** `relay`: use only TURN candidates (hides addresses from peers; also how tests force TURN). */
+  iceTransportPolicy: z.enum(['all', 'relay']),
   ttl: z.number().int().positive(),
 });
 export type IceServersResponse = z.infer<typeof iceServersResponseSchema>;

@@ -122,7 +122,11 @@ export const signalFrameSchema = z.object({
 /** Largest relayed ciphertext (base64 characters) in one frame; the frame stays under 64 KiB. */
 export const RELAY_DATA_MAX_CHARS = 48 * 1024;
 
-const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+const base64 = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
 /**
  * What the server relays when no peer connection can be opened. Opaque to the server: the browsers
@@ -130,7 +134,12 @@ const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}
  * AES-GCM `box`es. `session` names one pairing; a new session means new keys.
  */
 export const relayPayloadSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('key'), session: idField, publicKey: base64(256), reply: z.boolean().optional() }),
+  z.object({
+    kind: z.literal('key'),
+    session: idField,
+    publicKey: base64(256),
+    reply: z.boolean().optional(),
+  }),
   z.object({
     kind: z.literal('box'),
     session: idField,

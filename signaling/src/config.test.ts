@@ -44,19 +44,29 @@ describe('loadConfig', () => {
       TURN_URLS: 'turn:turn.example.com:3478?transport=udp, turns:turn.example.com:5349?transport=tcp',
       TURN_SECRET: 'a-long-random-shared-secret',
       TURN_TTL_SECONDS: '600',
+      ICE_TRANSPORT_POLICY: 'relay',
     });
     expect(config.turn).toEqual({
       stunUrls: ['stun:turn.example.com:3478'],
       turnUrls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349?transport=tcp'],
       secret: 'a-long-random-shared-secret',
       ttlSeconds: 600,
+      transportPolicy: 'relay',
     });
-    expect(loadConfig({}).turn).toEqual({ stunUrls: [], turnUrls: [], secret: undefined, ttlSeconds: 3600 });
+    expect(loadConfig({}).turn).toEqual({
+      stunUrls: [],
+      turnUrls: [],
+      secret: undefined,
+      ttlSeconds: 3600,
+      transportPolicy: 'all',
+    });
   });
 
   it('wants TURN_URLS and TURN_SECRET together', () => {
     expect(() => loadConfig({ TURN_URLS: 'turn:t.example.com:3478' })).toThrow(/TURN_URLS and TURN_SECRET/);
-    expect(() => loadConfig({ TURN_SECRET: 'a-long-random-shared-secret' })).toThrow(/TURN_URLS and TURN_SECRET/);
+    expect(() => loadConfig({ TURN_SECRET: 'a-long-random-shared-secret' })).toThrow(
+      /TURN_URLS and TURN_SECRET/,
+    );
   });
 
   it('treats empty variables as unset', () => {

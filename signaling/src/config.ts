@@ -39,6 +39,8 @@ export interface TurnSettings {
   secret: string | undefined;
   /** Lifetime of issued TURN credentials, seconds. */
   ttlSeconds: number;
+  /** `relay`: browsers use TURN candidates only (privacy: peers never learn each other's address). */
+  transportPolicy: 'all' | 'relay';
 }
 
 export interface PresenceSettings {
@@ -161,6 +163,7 @@ const envSchema = z.object({
   TURN_URLS: iceUrlList(['turn:', 'turns:']).optional(),
   TURN_SECRET: z.string().min(16, 'must be at least 16 characters (use a long random string)').optional(),
   TURN_TTL_SECONDS: int(60, 86_400).optional(),
+  ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).optional(),
 });
 
 /** Thrown when the environment is invalid; the message names each bad variable. */
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { staticDir?: strin
       turnUrls: e.TURN_URLS ?? [],
       secret: e.TURN_SECRET,
       ttlSeconds: e.TURN_TTL_SECONDS ?? DEFAULTS.TURN_TTL_SECONDS,
+      transportPolicy: e.ICE_TRANSPORT_POLICY ?? 'all',
     },
   };
 }

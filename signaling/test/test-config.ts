@@ -33,6 +33,12 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
     },
     ws: { ...DEFAULT_WS_SETTINGS, ...overrides.ws },
     presence: overrides.presence ?? presenceSettings(20_000),
-    turn: overrides.turn ?? { stunUrls: [], turnUrls: [], secret: undefined, ttlSeconds: 3600 },
+    turn: overrides.turn ?? {
+      stunUrls: [],
+      turnUrls: [],
+      secret: undefined,
+      ttlSeconds: 3600,
+      transportPolicy: 'all',
+    },
   };
 }

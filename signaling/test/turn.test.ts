@@ -22,6 +22,7 @@ beforeAll(async () => {
         turnUrls: [coturn.url],
         secret: coturn.secret,
         ttlSeconds: 600,
+        transportPolicy: 'all',
       },
     }),
   );
@@ -60,7 +61,11 @@ describe('GET /api/turn', () => {
     const plain = await startServer(testConfig({ redisUrl }));
     try {
       const a = await signUp(plain.url);
-      expect((await a.http.get('/api/turn')).body).toEqual({ iceServers: [], ttl: 3600 });
+      expect((await a.http.get('/api/turn')).body).toEqual({
+        iceServers: [],
+        iceTransportPolicy: 'all',
+        ttl: 3600,
+      });
     } finally {
       await plain.close();
     }

@@ -20,5 +20,5 @@ export function iceServersFor(userId: string, turn: TurnSettings, now = Date.now
     const username = `${Math.floor(now / 1000) + turn.ttlSeconds}:${userId}`;
     iceServers.push({ urls: turn.turnUrls, username, credential: turnPassword(turn.secret, username) });
   }
-  return { iceServers, ttl: turn.ttlSeconds };
+  return { iceServers, iceTransportPolicy: turn.transportPolicy, ttl: turn.ttlSeconds };
 }
