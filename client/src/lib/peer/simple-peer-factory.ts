@@ -1,0 +1,109 @@
+/**
+ * The browser's {@link PeerFactory}: simple-peer (lite: data channels only) with trickle ICE.
+ *
+ * simple-peer's `connect` waits for one `getStats()` after the data channel opens (measured 0.3-6 ms
+ * in Chromium 156); the channel's own `open` event is listened to as well and whichever comes first
+ * counts, so the first message goes out as early as the browser allows.
+ *
+ * The library is loaded with a dynamic import: the first dial does not wait for it (the mesh loads it
+ * when created), the sign-in page does not carry it, and Node (unit tests) never evaluates it (its
+ * Node build needs a native module).
+ */
+import type { default as SimplePeer, SimplePeerEvents } from '@thaunknown/simple-peer/lite.js';
+import type { PeerSignal } from '../../../../shared/protocol.js';
+import type { StatsEntry } from './link-path.js';
+import type { PeerFactory, PeerHandle } from './peer-factory.js';
+
+type SimplePeerClass = typeof SimplePeer;
+
+let loaded: Promise<PeerFactory | null> | undefined;
+
+/**
+ * Loads simple-peer once; resolves with null where there is no WebRTC (Node, old browsers). A failed
+ * load (e.g. the chunk could not be fetched) is retried on the next call.
+ */
+export function loadSimplePeerFactory(): Promise<PeerFactory | null> {
+  if (typeof globalThis.RTCPeerConnection !== 'function') return Promise.resolve(null);
+  loaded ??= import('@thaunknown/simple-peer/lite.js').then(
+    (module) => simplePeerFactory(module.default),
+    (error: unknown) => {
+      loaded = undefined;
+      throw error;
+    },
+  );
+  return loaded;
+}
+
+/** Wraps a simple-peer class as a {@link PeerFactory}. */
+export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
+  return (options, events) => {
+    const peer = new Peer({ initiator: options.initiator, config: options.config, objectMode: true });
+    let live = true;
+    let openedOnce = false;
+    let failure: Error | undefined;
+
+    const opened = () => {
+      if (!live || openedOnce) return;
+      openedOnce = true;
+      events.open();
+    };
+    const listeners: { [E in keyof SimplePeerEvents]: SimplePeerEvents[E] } = {
+      signal: (data) => {
+        if (live) events.signal(data as PeerSignal);
+      },
+      connect: opened,
+      data: (data) => {
+        if (live) events.data(data);
+      },
+      iceStateChange: (state) => {
+        if (live) events.iceState(state);
+      },
+      error: (error) => {
+        failure = error;
+      },
+      close: () => {
+        if (!live) return;
+        detach();
+        events.close(failure);
+      },
+    };
+    const on = <E extends keyof SimplePeerEvents>(event: E) => peer.on(event, listeners[event]);
+    (Object.keys(listeners) as Array<keyof SimplePeerEvents>).forEach(on);
+
+    const channelOpen = (channel: RTCDataChannel) => {
+      if (channel.readyState === 'open') opened();
+      else channel.addEventListener('open', opened, { once: true });
+    };
+    const onDataChannel = (event: RTCDataChannelEvent) => channelOpen(event.channel);
+    if (peer._channel) channelOpen(peer._channel);
+    else peer._pc?.addEventListener('datachannel', onDataChannel, { once: true });
+
+    function detach(): void {
+      live = false;
+      for (const event of Object.keys(listeners) as Array<keyof SimplePeerEvents>) {
+        if (event !== 'error') peer.off(event, listeners[event]);
+      }
+      // simple-peer emits `error` while tearing down; an emitter without an error listener throws.
+    }
+
+    const handle: PeerHandle = {
+      signal: (signal) => peer.signal(signal),
+      send: (data) => peer.send(data),
+      get bufferedAmount() {
+        return peer.bufferSize;
+      },
+      stats: () =>
+        new Promise<StatsEntry[]>((resolve, reject) => {
+          if (peer.destroyed || !peer._pc) return reject(new Error('peer destroyed'));
+          peer.getStats((error, reports) => (error ? reject(error) : resolve(reports)));
+        }),
+      destroy: () => {
+        if (!live) return;
+        detach();
+        peer._pc?.removeEventListener('datachannel', onDataChannel);
+        peer.destroy();
+      },
+    };
+    return handle;
+  };
+}
