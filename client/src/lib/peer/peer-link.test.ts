@@ -1,0 +1,218 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PEER_MESSAGE_MAX_BYTES, PEER_PROTOCOL_VERSION } from '../../../../shared/peer-protocol.js';
+import type { PeerSetup } from './peer-factory.js';
+import { PeerLink, SEND_BUFFER_LIMIT, type PeerLinkCallbacks } from './peer-link.js';
+import { silentPeerLog } from './peer-log.js';
+import { CANDIDATE, fakePeerFactory, OFFER, statsWith } from './test/fakes.js';
+
+const CHAT = {
+  type: 'chat_message',
+  id: '0b6a3c52-3f1e-4a8e-9a59-2f3a4c9b8d01',
+  seq: 1,
+  ts: 1,
+  text: 'hi',
+} as const;
+
+function setup(options: { initiator?: boolean } = {}) {
+  const fakes = fakePeerFactory();
+  const callbacks = {
+    signal: vi.fn<PeerLinkCallbacks['signal']>(),
+    open: vi.fn<PeerLinkCallbacks['open']>(),
+    message: vi.fn<PeerLinkCallbacks['message']>(),
+    path: vi.fn<PeerLinkCallbacks['path']>(),
+    close: vi.fn<PeerLinkCallbacks['close']>(),
+  };
+  const debug = vi.fn();
+  const link = new PeerLink({
+    id: 'L1',
+    friendId: 'bob',
+    remote: 'b1',
+    initiator: options.initiator ?? true,
+    connectTimeoutMs: 15_000,
+    iceDisconnectedMs: 4_000,
+    callbacks,
+    log: { ...silentPeerLog, debug },
+  });
+  const ready: PeerSetup = { factory: fakes.factory, config: { iceServers: [] } };
+  return { link, fakes, callbacks, ready, debug };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('PeerLink', () => {
+  it('creates the peer with the role and ICE config, and passes its signals on', () => {
+    const { link, fakes, callbacks, ready } = setup({ initiator: false });
+    link.start(ready);
+    expect(fakes.last().options).toEqual({ initiator: false, config: { iceServers: [] } });
+    fakes.last().emitSignal(CANDIDATE);
+    expect(callbacks.signal).toHaveBeenCalledWith(CANDIDATE);
+  });
+
+  it('queues signals until an asynchronous setup is ready, then feeds them in order', async () => {
+    const { link, fakes, ready } = setup({ initiator: false });
+    let resolve!: (setup: PeerSetup) => void;
+    link.start(new Promise<PeerSetup>((r) => (resolve = r)));
+    link.signal(OFFER);
+    link.signal(CANDIDATE);
+    expect(fakes.peers).toHaveLength(0);
+    resolve(ready);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fakes.last().received).toEqual([OFFER, CANDIDATE]);
+  });
+
+  it('closes with `error` when the setup fails', async () => {
+    const { link, callbacks } = setup();
+    link.start(Promise.reject(new Error('no WebRTC')));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(callbacks.close).toHaveBeenCalledWith('error', false);
+    expect(link.state).toBe('closed');
+  });
+
+  it('says peer_hello on open, reports open, and reads the path', async () => {
+    const { link, fakes, callbacks, ready } = setup();
+    link.start(ready);
+    fakes.last().report = statsWith('relay');
+    fakes.last().open();
+    expect(link.state).toBe('open');
+    expect(callbacks.open).toHaveBeenCalledOnce();
+    expect(fakes.last().sentMessages()).toEqual([{ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(callbacks.path).toHaveBeenCalledWith('turn');
+    expect(link.path).toBe('turn');
+  });
+
+  it('re-reads the path when ICE reconnects and reports only changes', async () => {
+    const { link, fakes, callbacks, ready } = setup();
+    link.start(ready);
+    fakes.last().open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(callbacks.path).toHaveBeenLastCalledWith('direct');
+    fakes.last().ice('completed');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(callbacks.path).toHaveBeenCalledTimes(1);
+    fakes.last().report = statsWith('host', 'relay');
+    fakes.last().ice('connected');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(callbacks.path).toHaveBeenLastCalledWith('turn');
+  });
+
+  it('times out an attempt that does not open, destroying the peer', () => {
+    const { link, fakes, callbacks, ready } = setup();
+    link.start(ready);
+    vi.advanceTimersByTime(14_999);
+    expect(callbacks.close).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(callbacks.close).toHaveBeenCalledWith('timeout', false);
+    expect(fakes.last().destroyed).toBe(true);
+  });
+
+  it('does not time out once open', () => {
+    const { link, fakes, callbacks, ready } = setup();
+    link.start(ready);
+    fakes.last().open();
+    vi.advanceTimersByTime(60_000);
+    expect(callbacks.close).not.toHaveBeenCalled();
+    expect(link.state).toBe('open');
+  });
+
+  it('gives ICE `disconnected` a grace, closes after it, and closes at once on `failed`', () => {
+    const first = setup();
+    first.link.start(first.ready);
+    first.fakes.last().open();
+    first.fakes.last().ice('disconnected');
+    vi.advanceTimersByTime(3_000);
+    first.fakes.last().ice('connected');
+    vi.advanceTimersByTime(10_000);
+    expect(first.link.state).toBe('open');
+    first.fakes.last().ice('disconnected');
+    vi.advanceTimersByTime(4_000);
+    expect(first.callbacks.close).toHaveBeenCalledWith('ice_disconnected', true);
+
+    const second = setup();
+    second.link.start(second.ready);
+    second.fakes.last().open();
+    second.fakes.last().ice('failed');
+    expect(second.callbacks.close).toHaveBeenCalledWith('ice_failed', true);
+  });
+
+  it('reports a close by the peer itself once, as channel_closed or error', () => {
+    const { link, fakes, callbacks, ready } = setup();
+    link.start(ready);
+    fakes.last().open();
+    fakes.last().closeByItself();
+    fakes.last().closeByItself(new Error('again'));
+    link.close('local');
+    expect(callbacks.close).toHaveBeenCalledOnce();
+    expect(callbacks.close).toHaveBeenCalledWith('channel_closed', true);
+
+    const failing = setup();
+    failing.link.start(failing.ready);
+    failing.fakes.last().closeByItself(new Error('Connection failed.'));
+    expect(failing.callbacks.close).toHaveBeenCalledWith('error', false);
+  });
+
+  it('delivers valid messages and drops bad input without throwing', () => {
+    const { link, fakes, callbacks, ready, debug } = setup();
+    link.start(ready);
+    fakes.last().open();
+    const peer = fakes.last();
+    const bad: unknown[] = [
+      'not json',
+      JSON.stringify({ type: 'chat_message', id: 'x' }),
+      JSON.stringify({ type: 'unknown' }),
+      JSON.stringify({ ...CHAT, text: 'x'.repeat(PEER_MESSAGE_MAX_BYTES) }),
+      new Uint8Array([1, 2, 3]),
+      null,
+    ];
+    for (const raw of bad) expect(() => peer.data(raw)).not.toThrow();
+    expect(callbacks.message).not.toHaveBeenCalled();
+    expect(debug).toHaveBeenCalledWith(
+      'peer: dropped a bad message',
+      expect.objectContaining({ reason: 'too large', link: 'L1' }),
+    );
+    peer.data(JSON.stringify(CHAT));
+    expect(callbacks.message).toHaveBeenCalledWith(CHAT);
+  });
+
+  it('keeps peer_hello to itself, and closes on another protocol version', () => {
+    const { link, fakes, callbacks, ready } = setup();
+    link.start(ready);
+    fakes.last().open();
+    fakes.last().data(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }));
+    expect(callbacks.message).not.toHaveBeenCalled();
+    expect(link.state).toBe('open');
+    fakes.last().data(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION + 1 }));
+    expect(callbacks.close).toHaveBeenCalledWith('incompatible', true);
+  });
+
+  it('sends only while open, within the size limit and while the channel is not full', () => {
+    const { link, fakes, ready } = setup();
+    link.start(ready);
+    expect(link.send(CHAT)).toBe(false);
+    const peer = fakes.last();
+    peer.open();
+    expect(link.send(CHAT)).toBe(true);
+    expect(link.send({ ...CHAT, text: 'x'.repeat(PEER_MESSAGE_MAX_BYTES) })).toBe(false);
+    peer.bufferedAmount = SEND_BUFFER_LIMIT + 1;
+    expect(link.send(CHAT)).toBe(false);
+    expect(peer.sentMessages()).toEqual([{ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }, CHAT]);
+    link.close('local');
+    expect(link.send(CHAT)).toBe(false);
+  });
+
+  it('drops signals after close and never creates a peer for a closed link', async () => {
+    const { link, fakes, ready } = setup();
+    let resolve!: (setup: PeerSetup) => void;
+    link.start(new Promise<PeerSetup>((r) => (resolve = r)));
+    link.close('local');
+    link.signal(OFFER);
+    resolve(ready);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fakes.peers).toHaveLength(0);
+  });
+});
