@@ -16,6 +16,10 @@ import {
   type GatewayEndReason,
   type GatewayStatus,
 } from './gateway.js';
+import { createBrowserMesh } from './peer/browser-mesh.js';
+import { PeerMesh } from './peer/peer-mesh.js';
+import type { PeerNetwork } from './peer/peer-network.js';
+import { loadSimplePeerFactory } from './peer/simple-peer-factory.js';
 import { StatusReporter } from './status-reporter.js';
 
 /**
@@ -28,6 +32,8 @@ export interface SessionDeps {
   api: ApiClient;
   friendsApi: FriendsApi;
   createGateway(callbacks: GatewayCallbacks): Gateway;
+  /** The peer network on that gateway; simple-peer without debug hooks by default. */
+  createPeers?(gateway: Gateway): PeerMesh;
 }
 
 export const SESSION_NOTICES = {
@@ -40,12 +46,14 @@ interface ConnectedFeatures {
   gateway: Gateway;
   friends: FriendsState;
   statusReporter: StatusReporter;
+  peers: PeerMesh;
 }
 
 export class Session {
   readonly #api: ApiClient;
   readonly #createGateway: SessionDeps['createGateway'];
   readonly #friendsApi: FriendsApi;
+  readonly #createPeers: (gateway: Gateway) => PeerMesh;
   /** Created together on first use: the features subscribe before the connection's first frame. */
   #connected: ConnectedFeatures | null = null;
   #checkingSession = false;
@@ -61,6 +69,8 @@ export class Session {
     this.#api = deps.api;
     this.#createGateway = deps.createGateway;
     this.#friendsApi = deps.friendsApi;
+    this.#createPeers =
+      deps.createPeers ?? ((gateway) => new PeerMesh({ gateway, loadFactory: loadSimplePeerFactory }));
   }
 
   get phase(): SessionPhase {
@@ -99,6 +109,11 @@ export class Session {
   /** The buddy list of the signed-in user (empty until the connection's `hello`). */
   get friends(): FriendsState {
     return this.#features().friends;
+  }
+
+  /** Peer connections to friends (the chat layer's transport); links close on sign-out. */
+  get peers(): PeerNetwork {
+    return this.#features().peers;
   }
 
   /** This page's activity changed (see `activity.ts`): friends see `away` or `online`. */
@@ -181,6 +196,7 @@ export class Session {
       gateway,
       friends: new FriendsState({ api: this.#friendsApi, gateway }),
       statusReporter: new StatusReporter(gateway),
+      peers: this.#createPeers(gateway),
     };
     return this.#connected;
   }
@@ -197,6 +213,7 @@ export class Session {
     this.gateway.stop();
     this.#features().friends.reset();
     this.#features().statusReporter.reset();
+    this.#features().peers.close();
     this.#user = null;
     this.#phase = 'signed_out';
     this.#connectionEnded = null;
@@ -237,4 +254,5 @@ export const session = new Session({
       callbacks,
       warn: import.meta.env.DEV ? (message, detail) => console.warn(message, detail ?? '') : undefined,
     }),
+  createPeers: (gateway) => createBrowserMesh(gateway, { dev: import.meta.env.DEV }),
 });
