@@ -5,6 +5,10 @@
  */
 import type { Credentials, PublicUser } from '../../../shared/api.js';
 import { createApiClient, type ApiClient } from './api.js';
+import { ChatState } from './chat/chat.svelte.js';
+import type { ChatStore } from './chat/chat-store.js';
+import { MemoryChatStore } from './chat/memory-chat-store.js';
+import { openBrowserChatStore } from './chat/open-chat-store.js';
 import { toApiError } from './api-error.js';
 import type { ActivityStatus } from './activity.js';
 import { createFriendsApi, type FriendsApi } from './friends-api.js';
@@ -32,6 +36,8 @@ export interface SessionDeps {
   api: ApiClient;
   friendsApi: FriendsApi;
   createGateway(callbacks: GatewayCallbacks): Gateway;
+  /** The signed-in account's chat history and outbox; in memory by default. */
+  openChatStore?(userId: string): Promise<ChatStore>;
   /** The peer network on that gateway; simple-peer without debug hooks by default. */
   createPeers?(gateway: Gateway): PeerMesh;
 }
@@ -53,6 +59,7 @@ export class Session {
   readonly #api: ApiClient;
   readonly #createGateway: SessionDeps['createGateway'];
   readonly #friendsApi: FriendsApi;
+  readonly #openChatStore: NonNullable<SessionDeps['openChatStore']>;
   readonly #createPeers: (gateway: Gateway) => PeerMesh;
   /** Created together on first use: the features subscribe before the connection's first frame. */
   #connected: ConnectedFeatures | null = null;
@@ -64,11 +71,13 @@ export class Session {
   #connectionEnded = $state<GatewayEndReason | null>(null);
   #notice = $state<string | null>(null);
   #signingOut = $state(false);
+  #chat = $state<ChatState | null>(null);
 
   constructor(deps: SessionDeps) {
     this.#api = deps.api;
     this.#createGateway = deps.createGateway;
     this.#friendsApi = deps.friendsApi;
+    this.#openChatStore = deps.openChatStore ?? (async () => new MemoryChatStore());
     this.#createPeers =
       deps.createPeers ?? ((gateway) => new PeerMesh({ gateway, loadFactory: loadSimplePeerFactory }));
   }
@@ -114,6 +123,11 @@ export class Session {
   /** Peer connections to friends (the chat layer's transport); links close on sign-out. */
   get peers(): PeerNetwork {
     return this.#features().peers;
+  }
+
+  /** Direct chat of the signed-in user (its store is per account), or null while signed out. */
+  get chat(): ChatState | null {
+    return this.#chat;
   }
 
   /** This page's activity changed (see `activity.ts`): friends see `away` or `online`. */
@@ -206,6 +220,12 @@ export class Session {
     this.#phase = 'signed_in';
     this.#notice = null;
     this.#connectionEnded = null;
+    this.#chat?.dispose();
+    this.#chat = new ChatState({
+      peers: this.peers,
+      gateway: this.gateway,
+      store: this.#openChatStore(user.id),
+    });
     this.gateway.start();
   }
 
@@ -213,6 +233,8 @@ export class Session {
     this.gateway.stop();
     this.#features().friends.reset();
     this.#features().statusReporter.reset();
+    this.#chat?.dispose();
+    this.#chat = null;
     this.#features().peers.close();
     this.#user = null;
     this.#phase = 'signed_out';
@@ -254,5 +276,7 @@ export const session = new Session({
       callbacks,
       warn: import.meta.env.DEV ? (message, detail) => console.warn(message, detail ?? '') : undefined,
     }),
+  openChatStore: (userId) =>
+    openBrowserChatStore(userId, (message, detail) => console.warn(message, detail ?? '')),
   createPeers: (gateway) => createBrowserMesh(gateway, { dev: import.meta.env.DEV }),
 });
