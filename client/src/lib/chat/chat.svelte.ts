@@ -270,12 +270,16 @@ export class ChatState {
     if (result === 'conflict') return;
     // A duplicate is acknowledged again: the sender resent it because the first ack was lost.
     this.#acks.add(friendId, connectionId, message.id);
-    if (result === 'duplicate') return;
+    const conversation = this.#conversations.get(friendId);
     const { id, seq, ts, text } = message;
-    this.#conversations
-      .get(friendId)
-      ?.merge([{ id, seq, ts, text, conversation: friendId, direction: 'in', state: 'received' }]);
-    if (unread) this.#unread = { ...this.#unread, [friendId]: this.unread(friendId) + 1 };
+    // Another tab of this account may have stored it first (same database): show it here too.
+    if (result === 'added' || (conversation && !conversation.messages.some((m) => m.id === id))) {
+      conversation?.merge([
+        { id, seq, ts, text, conversation: friendId, direction: 'in', state: 'received' },
+      ]);
+    }
+    if (result === 'added' && unread)
+      this.#unread = { ...this.#unread, [friendId]: this.unread(friendId) + 1 };
   }
 
   #handleLink({ friendId, connectionId, open }: PeerNetworkEvents['link']): void {

@@ -255,4 +255,21 @@ describe('chat delivery', () => {
     await settle(ada.chat, bob.chat);
     expect(await states(ada.chat, 'bob')).toEqual(['for bob only:delivered']);
   });
+
+  it('shows a message in every tab of the account, though the shared database stores it once', async () => {
+    const hub = new FakePeerHub();
+    const ada = chatDevice(hub, 'ada');
+    const tab1 = chatDevice(hub, 'bob');
+    const tab2 = chatDevice(hub, 'bob', { store: tab1.store });
+    tab1.chat.open('ada');
+    tab2.chat.open('ada');
+    ada.chat.open('bob');
+    await settle(ada.chat, tab1.chat, tab2.chat);
+    ada.chat.send('bob', 'to every tab');
+    await settle(ada.chat, tab1.chat, tab2.chat);
+    expect(await texts(tab1.chat, 'ada')).toEqual(['to every tab']);
+    expect(await texts(tab2.chat, 'ada')).toEqual(['to every tab']);
+    expect(await tab1.store.history('ada', 10)).toHaveLength(1);
+    expect(await states(ada.chat, 'bob')).toEqual(['to every tab:delivered']);
+  });
 });
