@@ -162,8 +162,8 @@ async function expectState(page: Page, username: string, text: string, state: st
   await messageItem(page, username, text).getByText(state, { exact: true }).waitFor({ timeout: LIVE_MS });
 }
 
-async function expectBadge(page: Page, label: string): Promise<void> {
-  await page.getByRole('status', { name: `Connection: ${label}`, exact: true }).waitFor({ timeout: LIVE_MS });
+async function expectBadge(page: Page, label: string, timeout = LIVE_MS): Promise<void> {
+  await page.getByRole('status', { name: `Connection: ${label}`, exact: true }).waitFor({ timeout });
 }
 
 /** Candidate types of the selected pair of every connected peer connection of the page. */
@@ -231,8 +231,14 @@ describe('direct chat', () => {
     await expectTexts(a.page, b.username, ['hello there', 'a1', 'a2', 'a3', 'b1', 'b2']);
     await expectState(b.page, a.username, 'b2', 'Delivered');
     expect(await texts(b.page, a.username)).toEqual(['hello there', 'a1', 'a2', 'a3', 'b1', 'b2']);
-    // Received messages carry no delivery state.
+    // Received messages carry no delivery state; with the chat open and in view nothing is unread.
     expect(await messageItem(b.page, a.username, 'a1').getByText('Delivered').count()).toBe(0);
+    expect(
+      await friendRow(b.page, a.username)
+        .getByText(/unread/)
+        .count(),
+    ).toBe(0);
+    expect(await b.page.title()).toBe('Parley');
 
     // Shift+Enter breaks the line; blank text is not sent; markup stays text.
     const field = a.page.getByLabel('Message', { exact: true });
@@ -368,9 +374,11 @@ describe('chat without the signaling server', () => {
         for (const user of [a, b]) await connected(user.page, 45_000);
         await expectStatus(a.page, b.username, 'online');
 
-        // Presence flows again: B leaves, and comes back.
+        // Presence flows again: B leaves, and comes back. (A closed tab says no goodbye on the data
+        // channel: A drops the link once B has been offline past the grace for signaling blips.)
         await b.page.close();
         await expectStatus(a.page, b.username, /^(offline|last seen .+)$/);
+        await expectBadge(a.page, 'Not connected', 45_000);
         await reopen(b, app);
         await expectStatus(a.page, b.username, 'online');
 
