@@ -469,7 +469,9 @@ describe('our signaling connection reconnects', () => {
     knock('z9');
     const attempt = fakes.last();
     gateway.take();
+    expect(mesh.connectionId).toBe(ME);
     gateway.hello('a0', { bob: 'online' }); // a0 sorts before b1 now
+    expect(mesh.connectionId).toBe('a0');
     expect(open.destroyed).toBe(false);
     expect(attempt.destroyed).toBe(true);
     expect(gateway.take()).toEqual([byeTo('z9', 'L1')]);

@@ -134,6 +134,11 @@ export class PeerMesh implements PeerNetwork {
     void this.#resolveFactory();
   }
 
+  /** This connection's id from the latest `hello` (null before it and after `close`). */
+  get connectionId(): string | null {
+    return this.#self;
+  }
+
   connect(friendId: string): void {
     const friend = this.#friend(friendId);
     const now = this.#now();
