@@ -15,7 +15,11 @@ export type PeerPath = 'direct' | 'turn' | 'connecting' | 'none';
 export interface PeerNetworkEvents {
   /** A validated message from one of the friend's connections. */
   message: { friendId: string; connectionId: string; message: PeerMessage };
-  /** A link to one of the friend's connections opened (data channel open) or closed. */
+  /**
+   * A link to one of the friend's connections opened (data channel open) or closed. `open: true`
+   * again for a connection already open means its link was replaced by a newer one (e.g. after
+   * either side's signaling reconnected): what was in flight on the old one may be lost.
+   */
   link: { friendId: string; connectionId: string; open: boolean };
   /** The friend's path changed (drives the badge). */
   path: { friendId: string; path: PeerPath };
