@@ -272,4 +272,22 @@ describe('chat delivery', () => {
     expect(await tab1.store.history('ada', 10)).toHaveLength(1);
     expect(await states(ada.chat, 'bob')).toEqual(['to every tab:delivered']);
   });
+
+  it('resends what is unacknowledged when a link is replaced by a newer one (open again, no close)', async () => {
+    const hub = new FakePeerHub();
+    hub.autoConnect = false;
+    const ada = chatDevice(hub, 'ada');
+    const bob = chatDevice(hub, 'bob');
+    hub.link(ada.net, bob.net);
+    await settle(ada.chat, bob.chat);
+    bob.net.deaf = true; // lost in flight on the old link
+    ada.chat.send('bob', 'in flight');
+    await settle(ada.chat, bob.chat);
+    bob.net.deaf = false;
+    ada.net.attach(bob.net, 'direct');
+    bob.net.attach(ada.net, 'direct');
+    await settle(ada.chat, bob.chat);
+    expect(await states(ada.chat, 'bob')).toEqual(['in flight:delivered']);
+    expect(await texts(bob.chat, 'ada')).toEqual(['in flight']);
+  });
 });
