@@ -313,6 +313,18 @@ describe('cleanup', () => {
     expect(mesh.openLinks('bob')).toEqual(['b1']);
   });
 
+  it('looks for the friend’s connections again when they come back while wanted (a reopened tab)', () => {
+    const { mesh, gateway, openFrom } = setup();
+    mesh.connect('bob');
+    const open = openFrom('b1', 'X1');
+    gateway.take();
+    gateway.presence('bob', 'offline');
+    vi.advanceTimersByTime(1_000);
+    gateway.presence('bob', 'online');
+    expect(gateway.take()).toEqual([broadcastKnock]);
+    expect(open.destroyed).toBe(false);
+  });
+
   it('closes everything at once when unfriended, and then ignores them', () => {
     const { mesh, gateway, fakes, events, offer, openFrom } = setup();
     mesh.connect('bob');

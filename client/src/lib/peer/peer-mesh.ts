@@ -245,7 +245,14 @@ export class PeerMesh implements PeerNetwork {
       friend.offlineTimer = undefined;
       if (!wasOnline) {
         friend.failures = 0;
-        this.#ensure(friend);
+        // Back from offline with a link that still looks open: their tab may have been closed and
+        // reopened (a closed tab does not close our data channel at once), so look for their
+        // connections again instead of trusting the old link.
+        if (friend.openLinks().length > 0 && friend.wantedUntil > this.#now() && this.#canSignal(friend)) {
+          this.#knock(friend);
+        } else {
+          this.#ensure(friend);
+        }
       }
     } else if (wasOnline || friend.links.size > 0) {
       clearTimeout(friend.knockTimer);
