@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { RELAY_PACE, RelayPacer } from './relay-pacer.js';
+
+function pacer(pace = RELAY_PACE) {
+  let now = 0;
+  return { pacer: new RelayPacer(pace, () => now), advance: (ms: number) => (now += ms) };
+}
+
+describe('RelayPacer', () => {
+  it('lets a burst go, then paces frames at the sustained rate', () => {
+    const { pacer: p, advance } = pacer();
+    for (let i = 0; i < 30; i++) expect(p.take(100)).toBe(0);
+    expect(p.take(100)).toBe(100);
+    advance(99);
+    expect(p.take(100)).toBe(1);
+    advance(1);
+    expect(p.take(100)).toBe(0);
+  });
+
+  it('never lets more than the server allows through in any 10 s', () => {
+    const { pacer: p, advance } = pacer();
+    const sent: number[] = [];
+    for (let t = 0; t < 60_000; t += 10) {
+      while (p.take(40_000) === 0) sent.push(t);
+      advance(10);
+    }
+    for (let start = 0; start < 50_000; start += 1_000) {
+      const inWindow = sent.filter((t) => t >= start && t < start + 10_000);
+      expect(inWindow.length).toBeLessThanOrEqual(130);
+      expect(inWindow.length * 40_000).toBeLessThanOrEqual(8 * 1024 * 1024);
+    }
+  });
+
+  it('waits for bytes as well as frames', () => {
+    const { pacer: p } = pacer();
+    expect(p.take(1024 * 1024)).toBe(0);
+    expect(p.take(512 * 1024)).toBe(1000);
+  });
+
+  it('counts frames that must go (keys, closes) against the next ones', () => {
+    const { pacer: p } = pacer({ framesPerSecond: 1, frameBurst: 1, bytesPerSecond: 1e9, byteBurst: 1e9 });
+    p.charge(10);
+    expect(p.take(10)).toBe(1000);
+  });
+});
