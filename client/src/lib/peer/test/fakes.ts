@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   type ClientFrame,
   type PeerSignal,
+  type RelayPayload,
   type SignalPayload,
 } from '../../../../../shared/protocol.js';
 import { Emitter, type Handler } from '../../emitter.js';
@@ -16,12 +17,17 @@ import type { PeerFactory, PeerHandle, PeerHandleEvents, PeerOptions } from '../
 import type { PeerGateway } from '../peer-mesh.js';
 
 type SignalFrame = Extract<ClientFrame, { type: 'signal' }>;
+export type RelayFrame = Extract<ClientFrame, { type: 'relay' }>;
 
 export class FakeGateway implements PeerGateway {
   readonly #frames = new Emitter<ServerFrameEvents>();
   /** Signal frames sent, oldest first; `take()` empties it. */
   sent: SignalFrame[] = [];
+  /** Relay frames sent, oldest first. */
+  relayed: RelayFrame[] = [];
   online = true;
+  /** Called with every frame sent while online (a fake server routes them). */
+  onSend: ((frame: ClientFrame) => void) | undefined;
 
   on<T extends keyof ServerFrameEvents>(type: T, handler: Handler<ServerFrameEvents[T]>): () => void {
     return this.#frames.on(type, handler);
@@ -30,6 +36,8 @@ export class FakeGateway implements PeerGateway {
   send(frame: ClientFrame): boolean {
     if (!this.online) return false;
     if (frame.type === 'signal') this.sent.push(frame);
+    if (frame.type === 'relay') this.relayed.push(frame);
+    this.onSend?.(frame);
     return true;
   }
 
@@ -78,8 +86,13 @@ export class FakeGateway implements PeerGateway {
     this.#frames.emit('signal', { type: 'signal', from: { userId, connectionId }, data });
   }
 
-  errorFrame(code: string): void {
-    this.#frames.emit('error', { type: 'error', code, message: code, ref: 'signal' });
+  /** A relay payload from a friend's connection. */
+  relay(userId: string, connectionId: string, data: RelayPayload): void {
+    this.#frames.emit('relay', { type: 'relay', from: { userId, connectionId }, data });
+  }
+
+  errorFrame(code: string, ref = 'signal'): void {
+    this.#frames.emit('error', { type: 'error', code, message: code, ref });
   }
 }
 
@@ -102,6 +115,10 @@ export class FakePeer implements PeerHandle {
   readonly sent: string[] = [];
   destroyed = false;
   bufferedAmount = 0;
+  /** Configurations handed over by `setConfiguration`. */
+  readonly configured: RTCConfiguration[] = [];
+  /** Called with everything sent (to pipe two fake peers together). */
+  onSend: ((data: string) => void) | undefined;
   report: StatsEntry[] = statsWith('host');
 
   constructor(options: PeerOptions, events: PeerHandleEvents) {
@@ -117,10 +134,16 @@ export class FakePeer implements PeerHandle {
   send(data: string): void {
     if (this.destroyed) throw new Error('cannot send after peer is destroyed');
     this.sent.push(data);
+    this.onSend?.(data);
   }
 
   stats(): Promise<StatsEntry[]> {
     return Promise.resolve(this.report);
+  }
+
+  setConfiguration(config: RTCConfiguration): void {
+    if (this.destroyed) throw new Error('cannot configure after peer is destroyed');
+    this.configured.push(config);
   }
 
   destroy(): void {
