@@ -6,7 +6,8 @@
  * - `window.__parley.peers`: the {@link PeerMesh} (`connect`, `disconnect(friendId)`,
  *   `disconnectAll()`, `openLinks`, `path`, `on`).
  * - Performance marks `parley:connect:<friendId>` (when `connect` finds no open link and nothing
- *   under way) and `parley:open:<friendId>` (when the friend's first link opens).
+ *   under way), `parley:open:<friendId>` (when the friend's first data channel opens) and
+ *   `parley:relay:<friendId>` (when a server-relay session to them opens).
  */
 import type { IceSettings } from './peer-factory.js';
 import { consolePeerLog } from './peer-log.js';
@@ -27,7 +28,7 @@ declare global {
 export interface BrowserMeshOptions {
   /** `import.meta.env.DEV`. */
   dev: boolean;
-  /** Where TURN servers will come from; none yet. */
+  /** ICE servers (with TURN credentials) for each new peer connection; host candidates only without. */
   iceSettings?: () => IceSettings | Promise<IceSettings>;
 }
 

@@ -30,6 +30,12 @@ export class FriendLinks {
   offlineTimer: ReturnType<typeof setTimeout> | undefined;
   /** Failed attempts in a row: the backoff exponent. */
   failures = 0;
+  /** The friend's connections this side heard from (a knock or signal), with when (clock ms). */
+  readonly remotes = new Map<string, number>();
+  /** Set while the ladder waits for a data channel before falling back to the server relay. */
+  relayTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The wait is over (or ICE failed): open the server relay to connections heard from. */
+  relayDue = false;
 
   constructor(id: string) {
     this.id = id;
@@ -79,14 +85,24 @@ export class FriendLinks {
     return this.hasAttempt || this.knockTimer !== undefined || this.redialTimer !== undefined;
   }
 
-  /** The best path of the open links, else whether a link is on its way. */
-  currentPath(): PeerPath {
+  /**
+   * The best path of the open links (data channels before the server relay), else whether one is on
+   * its way. `relay` is the friend's best relay session state.
+   */
+  currentPath(relay: 'open' | 'keying' | null): PeerPath {
     const open = this.openLinks();
     if (open.some((link) => link.path === 'direct')) return 'direct';
     if (open.some((link) => link.path === 'turn')) return 'turn';
+    if (relay === 'open') return 'server';
     // Open with the candidate pair not read yet (a few ms), or not open yet.
-    if (open.length > 0 || this.trying) return 'connecting';
+    if (open.length > 0 || this.trying || relay === 'keying') return 'connecting';
     return 'none';
+  }
+
+  /** Connections heard from within `maxAgeMs`; older ones are forgotten. */
+  freshRemotes(now: number, maxAgeMs: number): string[] {
+    for (const [remote, at] of this.remotes) if (now - at > maxAgeMs) this.remotes.delete(remote);
+    return [...this.remotes.keys()];
   }
 
   /** The next redial delay (full-jitter backoff), counting this failure. */
@@ -96,11 +112,19 @@ export class FriendLinks {
     return delay;
   }
 
-  /** Stops the redial loop's timers (the links stay). */
+  /** Stops the ladder's fallback wait. */
+  clearRelayTimer(): void {
+    clearTimeout(this.relayTimer);
+    this.relayTimer = undefined;
+    this.relayDue = false;
+  }
+
+  /** Stops the redial loop's and the ladder's timers (the links stay). */
   clearTimers(): void {
     clearTimeout(this.knockTimer);
     clearTimeout(this.redialTimer);
     clearTimeout(this.offlineTimer);
     this.knockTimer = this.redialTimer = this.offlineTimer = undefined;
+    this.clearRelayTimer();
   }
 }

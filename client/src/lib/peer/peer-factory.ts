@@ -28,6 +28,11 @@ export interface PeerHandle {
   readonly bufferedAmount: number;
   /** The connection's stats report (for the selected candidate pair). */
   stats(): Promise<StatsEntry[]>;
+  /**
+   * Hands the live connection new ICE servers and policy (`RTCPeerConnection.setConfiguration`):
+   * used by its next ICE restart; allocations already made keep refreshing with their credentials.
+   */
+  setConfiguration(config: RTCConfiguration): void;
   /** Closes the connection; no event is reported after this. */
   destroy(): void;
 }
@@ -44,6 +49,13 @@ export type PeerFactory = (options: PeerOptions, events: PeerHandleEvents) => Pe
 export interface IceSettings {
   iceServers: RTCIceServer[];
   iceTransportPolicy?: RTCIceTransportPolicy;
+}
+
+/** The RTCConfiguration for these settings. */
+export function rtcConfiguration(settings: IceSettings): RTCConfiguration {
+  const config: RTCConfiguration = { iceServers: settings.iceServers };
+  if (settings.iceTransportPolicy) config.iceTransportPolicy = settings.iceTransportPolicy;
+  return config;
 }
 
 /** A factory and the configuration for the next peer connection. */

@@ -153,6 +153,16 @@ export class PeerLink {
     }
   }
 
+  /** Gives the live connection new ICE settings (fresh TURN credentials); best effort. */
+  setConfiguration(config: RTCConfiguration): void {
+    if (this.#state === 'closed' || !this.#handle) return;
+    try {
+      this.#handle.setConfiguration(config);
+    } catch (error) {
+      this.#log('debug', 'peer: could not update the ICE configuration', { error: toError(error).message });
+    }
+  }
+
   /** Closes the link (idempotent) and reports it once through `callbacks.close`. */
   close(reason: LinkCloseReason): void {
     if (this.#state === 'closed') return;

@@ -6,6 +6,9 @@ import { PeerMesh, type PeerMeshOptions } from './peer-mesh.js';
 import type { PeerNetworkEvents } from './peer-network.js';
 import { ANSWER, CANDIDATE, FakeGateway, fakePeerFactory, OFFER, statsWith } from './test/fakes.js';
 
+/** Captured before the fake timers: WebCrypto (the relay's keys) finishes in real time. */
+const realSetImmediate = setImmediate;
+
 // Our connection is `m5`. Bob's `b1` sorts before it (b1 dials us); his `z9` after (we dial z9).
 const ME = 'm5';
 const CHAT = {
@@ -543,13 +546,39 @@ describe('the WebRTC library', () => {
     expect(fakes.last().received).toEqual([OFFER]);
   });
 
-  it('stays idle where there is no WebRTC', async () => {
-    const { mesh, gateway, knock, offer } = setup({ loadFactory: () => Promise.resolve(null) });
+  it('without WebRTC, still knocks, and answers knocks and offers with the server relay', async () => {
+    const { mesh, gateway, fakes, knock, offer } = setup({ loadFactory: () => Promise.resolve(null) });
     await vi.advanceTimersByTimeAsync(0);
     mesh.connect('bob');
+    expect(gateway.take()).toEqual([broadcastKnock]);
     knock('z9');
     offer('b1', 'X1');
-    expect(gateway.take()).toEqual([]);
-    expect(mesh.path('bob')).toBe('none');
+    expect(gateway.take()).toEqual([]); // neither dials nor knocks back
+    expect(fakes.peers).toEqual([]);
+    expect(mesh.path('bob')).toBe('connecting');
+    for (let i = 0; i < 10_000 && gateway.relayed.length < 2; i++) {
+      await new Promise((resolve) => realSetImmediate(resolve));
+    }
+    expect(gateway.relayed.map((frame) => [frame.to.connectionId, frame.data.kind])).toEqual([
+      ['z9', 'key'],
+      ['b1', 'key'],
+    ]);
+  });
+});
+
+describe('ICE settings', () => {
+  it('hands refreshed settings to the live peer connections, not to closed ones', () => {
+    const { mesh, fakes, offer, openFrom } = setup();
+    const open = openFrom('b1', 'X1');
+    offer('b2', 'X2');
+    const attempt = fakes.last();
+    openFrom('b3', 'X3').closeByItself();
+    const closed = fakes.last();
+    const turn = { urls: 'turn:127.0.0.1:3478', username: '2:u', credential: 'c' };
+    mesh.applyIceSettings({ iceServers: [turn], iceTransportPolicy: 'relay' });
+    const expected = [{ iceServers: [turn], iceTransportPolicy: 'relay' }];
+    expect(open.configured).toEqual(expected);
+    expect(attempt.configured).toEqual(expected);
+    expect(closed.configured).toEqual([]);
   });
 });

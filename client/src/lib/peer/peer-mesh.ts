@@ -14,6 +14,9 @@
  * - Links are keyed by the friend's connection id and survive our own gateway reconnecting (an open
  *   data channel does not need the server); the new connection id from `hello` is used from then on.
  *   When a new link to the same connection opens, the old one is closed.
+ * - When no data channel opens in time, the friend is reached through the end-to-end encrypted
+ *   server relay (`relay-ladder.ts`) until one does; where there is no WebRTC at all, knocks still
+ *   find the friend's connections and the relay is used at once.
  */
 import type { PresenceStatus } from '../../../../shared/api.js';
 import type { PeerMessage } from '../../../../shared/peer-protocol.js';
@@ -30,10 +33,12 @@ import type { Gateway } from '../gateway.js';
 import { toError } from './errors.js';
 import { FriendLinks } from './friend-links.js';
 import { shouldInitiate } from './initiator.js';
-import type { IceSettings, PeerFactory, PeerSetup } from './peer-factory.js';
+import type { RelayPacer } from '../relay/relay-pacer.js';
+import { rtcConfiguration, type IceSettings, type PeerFactory, type PeerSetup } from './peer-factory.js';
 import { PeerLink, type LinkCloseReason } from './peer-link.js';
 import { silentPeerLog, type PeerLog } from './peer-log.js';
 import type { PeerNetwork, PeerNetworkEvents, PeerPath } from './peer-network.js';
+import { RelayLadder } from './relay-ladder.js';
 
 /** The little of the gateway the mesh uses. */
 export type PeerGateway = Pick<Gateway, 'on' | 'send'>;
@@ -49,6 +54,10 @@ export interface PeerTiming {
   offlineGraceMs: number;
   /** With links open, `connect` knocks again (to find the friend's new devices) at most this often. */
   rediscoverMs: number;
+  /** How long a wanted friend may go without a data channel before the server relay is used. */
+  relayAfterMs: number;
+  /** How long a relay session's key exchange may take. */
+  relayKeyTimeoutMs: number;
 }
 
 export const PEER_TIMING: PeerTiming = {
@@ -57,6 +66,8 @@ export const PEER_TIMING: PeerTiming = {
   wantWindowMs: 10 * 60_000,
   offlineGraceMs: 15_000,
   rediscoverMs: 30_000,
+  relayAfterMs: 6_000,
+  relayKeyTimeoutMs: 10_000,
 };
 
 /** Redials: 0.5 s doubling to 15 s, full jitter. */
@@ -73,7 +84,10 @@ export interface PeerMeshOptions {
   random?: () => number;
   now?: () => number;
   newLinkId?: () => string;
-  /** Measurement marks (`parley:connect:<id>`, `parley:open:<id>`); none by default. */
+  newRelaySessionId?: () => string;
+  /** Paces relayed frames under the server's limits; one per mesh by default. */
+  relayPacer?: RelayPacer;
+  /** Measurement marks (`parley:connect:<id>`, `parley:open:<id>`, `parley:relay:<id>`); none by default. */
   mark?: (name: string) => void;
   log?: PeerLog;
 }
@@ -103,6 +117,7 @@ export class PeerMesh implements PeerNetwork {
   readonly #now: () => number;
   readonly #events = new Emitter<PeerNetworkEvents>();
   readonly #friends = new Map<string, FriendLinks>();
+  readonly #ladder: RelayLadder;
   readonly #unsubscribe: Array<() => void>;
   /** This connection's id, from the latest `hello`. */
   #self: string | null = null;
@@ -117,6 +132,24 @@ export class PeerMesh implements PeerNetwork {
     this.#log = options.log ?? silentPeerLog;
     this.#now = options.now ?? Date.now;
     const { gateway } = options;
+    this.#ladder = new RelayLadder({
+      gateway,
+      timing: this.#timing,
+      now: this.#now,
+      log: this.#log,
+      ...(options.relayPacer ? { pacer: options.relayPacer } : {}),
+      ...(options.newRelaySessionId ? { newSessionId: options.newRelaySessionId } : {}),
+      host: {
+        friend: (friendId) => this.#friends.get(friendId),
+        self: () => this.#self,
+        hasWebRTC: () => this.#factory !== null,
+        link: (friendId, connectionId, open) => this.#events.emit('link', { friendId, connectionId, open }),
+        message: (friendId, connectionId, message) =>
+          this.#events.emit('message', { friendId, connectionId, message }),
+        refresh: (friend) => this.#refresh(friend),
+        ...(options.mark ? { mark: options.mark } : {}),
+      },
+    });
     this.#unsubscribe = [
       gateway.on('hello', (frame) => this.#handleHello(frame.connectionId, frame.friends)),
       gateway.on('presence', (frame) => this.#setStatus(this.#friend(frame.userId), frame.status)),
@@ -148,26 +181,31 @@ export class PeerMesh implements PeerNetwork {
     if (!this.#canSignal(friend) || friend.redialTimer !== undefined) return;
     if (open) {
       if (now - friend.lastKnockAt >= this.#timing.rediscoverMs) this.#knock(friend);
-    } else if (!friend.trying) {
+    } else if (!friend.trying && !this.#settled(friend)) {
       this.#knock(friend);
     }
-    this.#updatePath(friend);
+    this.#refresh(friend);
   }
 
   send(friendId: string, message: PeerMessage): number {
     let sent = 0;
-    for (const link of this.#friends.get(friendId)?.openLinks() ?? []) {
-      if (link.send(message)) sent += 1;
+    for (const remote of this.openLinks(friendId)) {
+      if (this.sendTo(friendId, remote, message)) sent += 1;
     }
     return sent;
   }
 
+  /** To that connection's data channel when one is open, else its relay session. */
   sendTo(friendId: string, connectionId: string, message: PeerMessage): boolean {
-    return this.#friends.get(friendId)?.openLinkTo(connectionId)?.send(message) ?? false;
+    const link =
+      this.#friends.get(friendId)?.openLinkTo(connectionId) ??
+      this.#ladder.relay.openLinkTo(friendId, connectionId);
+    return link?.send(message) ?? false;
   }
 
   openLinks(friendId: string): string[] {
-    return this.#friends.get(friendId)?.openRemotes() ?? [];
+    const channels = this.#friends.get(friendId)?.openRemotes() ?? [];
+    return [...new Set([...channels, ...this.#ladder.openRemotes(friendId)])];
   }
 
   path(friendId: string): PeerPath {
@@ -185,7 +223,20 @@ export class PeerMesh implements PeerNetwork {
     friend.wantedUntil = 0;
     friend.clearTimers();
     this.#closeLinks(friend, 'local');
-    this.#updatePath(friend);
+    this.#ladder.relay.closeFriend(friendId, 'local');
+    this.#refresh(friend);
+  }
+
+  /**
+   * Hands fresh ICE settings (new TURN credentials) to the live peer connections, for their next ICE
+   * restart; new connections get them anyway. Allocations already made keep the credentials they
+   * were made with.
+   */
+  applyIceSettings(settings: IceSettings): void {
+    const config = rtcConfiguration(settings);
+    for (const friend of this.#friends.values()) {
+      for (const link of friend.links.values()) link.setConfiguration(config);
+    }
   }
 
   /** {@link disconnect} for every friend; presence and this connection's identity are kept. */
@@ -198,11 +249,13 @@ export class PeerMesh implements PeerNetwork {
     this.disconnectAll();
     this.#friends.clear();
     this.#self = null;
+    this.#ladder.relay.setSelf(null);
   }
 
   /** Also stops listening to the gateway. */
   dispose(): void {
     this.close();
+    this.#ladder.relay.dispose();
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#events.clear();
   }
@@ -212,6 +265,8 @@ export class PeerMesh implements PeerNetwork {
   #handleHello(connectionId: string, friends: ReadonlyArray<{ id: string; status: PresenceStatus }>): void {
     const identityChanged = this.#self !== connectionId;
     this.#self = connectionId;
+    // Relay sessions are bound to the connection id (and routed to it): they end with it.
+    this.#ladder.relay.setSelf(connectionId);
     if (identityChanged) {
       // Attempts and knocks under the old id cannot finish: the other side signals a connection
       // that is gone. Open links need no server and stay.
@@ -233,7 +288,7 @@ export class PeerMesh implements PeerNetwork {
     for (const { id, status } of friends) this.#setStatus(this.#friend(id), status);
     for (const friend of this.#friends.values()) {
       this.#ensure(friend);
-      this.#updatePath(friend);
+      this.#refresh(friend);
     }
   }
 
@@ -261,6 +316,9 @@ export class PeerMesh implements PeerNetwork {
       for (const link of [...friend.links.values()]) {
         if (link.state === 'connecting') link.close('offline');
       }
+      // Relayed to connections that are gone (a signaling reconnect gives a new id anyway).
+      friend.remotes.clear();
+      this.#ladder.relay.closeFriend(friend.id, 'offline');
       if (friend.openLinks().length > 0 && friend.offlineTimer === undefined) {
         friend.offlineTimer = setTimeout(() => {
           friend.offlineTimer = undefined;
@@ -268,7 +326,7 @@ export class PeerMesh implements PeerNetwork {
         }, this.#timing.offlineGraceMs);
       }
     }
-    this.#updatePath(friend);
+    this.#refresh(friend);
   }
 
   /** No longer friends: everything closes now, without `bye` (the server would refuse it). */
@@ -278,6 +336,7 @@ export class PeerMesh implements PeerNetwork {
     friend.clearTimers();
     friend.wantedUntil = 0;
     this.#closeLinks(friend, 'unfriended');
+    this.#ladder.relay.closeFriend(friendId, 'unfriended');
     this.#friends.delete(friendId);
     if (friend.path !== 'none') this.#events.emit('path', { friendId, path: 'none' });
   }
@@ -289,22 +348,31 @@ export class PeerMesh implements PeerNetwork {
       this.#log.debug('peer: dropped a signal from someone not known as a friend', { kind: data.kind });
       return;
     }
+    this.#ladder.heardFrom(friend, from.connectionId);
     switch (data.kind) {
       case 'knock':
-        return this.#handleKnock(friend, from.connectionId);
+        this.#handleKnock(friend, from.connectionId);
+        break;
       case 'signal':
-        return this.#handleLinkSignal(friend, from.connectionId, data.link, data.signal);
+        this.#handleLinkSignal(friend, from.connectionId, data.link, data.signal);
+        break;
       case 'bye':
         // By link id: after our own reconnect the bye for an old link comes from our new id.
         friend.links.get(data.link)?.close('bye');
-        return;
+        break;
       default:
         exhaustive(data);
     }
+    this.#refresh(friend);
   }
 
   #handleKnock(friend: FriendLinks, remote: string): void {
-    if (this.#factory === null || this.#self === null) return;
+    if (this.#self === null) return;
+    if (this.#factory === null) {
+      // No data channel can open here: answer with the server relay instead.
+      this.#ladder.relay.open(friend.id, remote);
+      return;
+    }
     if (friend.openLinkTo(remote)) {
       // Either a search for new devices, or the other side lost the link before we noticed: if the
       // link closes soon, this knock is answered then.
@@ -321,6 +389,10 @@ export class PeerMesh implements PeerNetwork {
     if (link) {
       if (link.remote === remote) link.signal(signal);
       else this.#log.debug('peer: dropped a signal from another connection', { link: linkId });
+      return;
+    }
+    if (signal.type === 'offer' && this.#factory === null && this.#self !== null) {
+      this.#ladder.relay.open(friend.id, remote);
       return;
     }
     if (signal.type !== 'offer' || this.#factory === null || this.#self === null) {
@@ -361,13 +433,13 @@ export class PeerMesh implements PeerNetwork {
         open: () => this.#handleOpen(friend, link),
         message: (message) =>
           this.#events.emit('message', { friendId: friend.id, connectionId: remote, message }),
-        path: () => this.#updatePath(friend),
+        path: () => this.#refresh(friend),
         close: (reason, wasOpen) => this.#handleClosed(friend, link, reason, wasOpen),
       },
     });
     friend.links.set(id, link);
     link.start(this.#setup());
-    this.#updatePath(friend);
+    this.#refresh(friend);
     return link;
   }
 
@@ -383,7 +455,9 @@ export class PeerMesh implements PeerNetwork {
     friend.knockTimer = friend.redialTimer = undefined;
     if (first) this.#options.mark?.(`parley:open:${friend.id}`);
     this.#events.emit('link', { friendId: friend.id, connectionId: link.remote, open: true });
-    this.#updatePath(friend);
+    // Moved off the server relay (the chat layer resends what was unacknowledged on the new link).
+    this.#ladder.upgraded(friend, link.remote);
+    this.#refresh(friend);
   }
 
   #handleClosed(friend: FriendLinks, link: PeerLink, reason: LinkCloseReason, wasOpen: boolean): void {
@@ -392,7 +466,9 @@ export class PeerMesh implements PeerNetwork {
       this.#sendSignal(friend.id, link.remote, { kind: 'bye', link: link.id });
     }
     if (wasOpen && !friend.openLinkTo(link.remote)) {
-      this.#events.emit('link', { friendId: friend.id, connectionId: link.remote, open: false });
+      // A relay session the other side opened meanwhile takes over: to the chat layer, a replaced link.
+      const relayed = this.#ladder.relay.openLinkTo(friend.id, link.remote) !== undefined;
+      this.#events.emit('link', { friendId: friend.id, connectionId: link.remote, open: relayed });
     }
     const knockedAt = friend.knocksWhileOpen.get(link.remote);
     friend.knocksWhileOpen.delete(link.remote);
@@ -406,8 +482,9 @@ export class PeerMesh implements PeerNetwork {
     ) {
       this.#handleKnock(friend, link.remote);
     }
+    if (reason === 'ice_failed') this.#ladder.iceFailed(friend, link.remote);
     if (REDIAL_AFTER.has(reason)) this.#scheduleRedial(friend);
-    this.#updatePath(friend);
+    this.#refresh(friend);
   }
 
   #closeLinks(friend: FriendLinks, reason: LinkCloseReason): void {
@@ -419,7 +496,7 @@ export class PeerMesh implements PeerNetwork {
   /** Knocks if the friend is wanted and reachable and nothing is under way yet. */
   #ensure(friend: FriendLinks): void {
     if (!this.#canSignal(friend) || !friend.wanted(this.#now())) return;
-    if (friend.openLinks().length > 0 || friend.trying) return;
+    if (this.#settled(friend) || friend.trying) return;
     this.#knock(friend);
   }
 
@@ -427,18 +504,18 @@ export class PeerMesh implements PeerNetwork {
   #knock(friend: FriendLinks): void {
     friend.lastKnockAt = this.#now();
     this.#sendSignal(friend.id, undefined, { kind: 'knock' });
-    if (friend.openLinks().length > 0) return; // looking for more devices: nothing to wait for
+    if (this.#settled(friend)) return; // looking for more devices: nothing to wait for
     clearTimeout(friend.knockTimer);
     friend.knockTimer = setTimeout(() => {
       friend.knockTimer = undefined;
       this.#scheduleRedial(friend);
-      this.#updatePath(friend);
+      this.#refresh(friend);
     }, this.#timing.connectTimeoutMs);
   }
 
   #scheduleRedial(friend: FriendLinks): void {
     if (!this.#canSignal(friend) || !friend.wanted(this.#now())) return;
-    if (friend.openLinks().length > 0 || friend.trying) return;
+    if (this.#settled(friend) || friend.trying) return;
     const delay = friend.nextRedialDelay(
       this.#options.backoff ?? REDIAL_BACKOFF,
       this.#options.random ?? Math.random,
@@ -447,7 +524,7 @@ export class PeerMesh implements PeerNetwork {
     friend.redialTimer = setTimeout(() => {
       friend.redialTimer = undefined;
       this.#ensure(friend);
-      this.#updatePath(friend);
+      this.#refresh(friend);
     }, delay);
   }
 
@@ -463,7 +540,16 @@ export class PeerMesh implements PeerNetwork {
   }
 
   #canSignal(friend: FriendLinks): boolean {
-    return this.#self !== null && this.#factory !== null && friend.online;
+    return this.#self !== null && friend.online;
+  }
+
+  /**
+   * Nothing better to look for: a data channel is open, or this browser has no WebRTC and the relay
+   * is under way. (Over the relay, a browser with WebRTC keeps dialing for a data channel.)
+   */
+  #settled(friend: FriendLinks): boolean {
+    if (friend.openLinks().length > 0) return true;
+    return this.#factory === null && this.#ladder.relay.linksOf(friend.id).length > 0;
   }
 
   #sendSignal(userId: string, connectionId: string | undefined, data: SignalPayload): void {
@@ -475,8 +561,10 @@ export class PeerMesh implements PeerNetwork {
     if (!this.#gateway.send(frame)) this.#log.debug('peer: no signaling connection', { kind: data.kind });
   }
 
-  #updatePath(friend: FriendLinks): void {
-    const path = friend.currentPath();
+  /** After anything about the friend changed: the ladder's next step, then the path. */
+  #refresh(friend: FriendLinks): void {
+    this.#ladder.update(friend);
+    const path = friend.currentPath(this.#ladder.state(friend.id));
     if (path === friend.path) return;
     friend.path = path;
     if (this.#friends.get(friend.id) === friend) this.#events.emit('path', { friendId: friend.id, path });
@@ -492,7 +580,9 @@ export class PeerMesh implements PeerNetwork {
         for (const friend of this.#friends.values()) {
           friend.clearTimers();
           this.#closeLinks(friend, 'error');
-          this.#updatePath(friend);
+          // Knocks still find the friend's connections; the server relay carries the chat.
+          this.#ensure(friend);
+          this.#refresh(friend);
         }
       }
       return factory;
@@ -518,9 +608,7 @@ export class PeerMesh implements PeerNetwork {
     const ice = this.#options.iceSettings?.() ?? { iceServers: [] };
     const build = (ready: PeerFactory | null, settings: IceSettings): PeerSetup => {
       if (!ready) throw new Error('no WebRTC in this browser');
-      const config: RTCConfiguration = { iceServers: settings.iceServers };
-      if (settings.iceTransportPolicy) config.iceTransportPolicy = settings.iceTransportPolicy;
-      return { factory: ready, config };
+      return { factory: ready, config: rtcConfiguration(settings) };
     };
     if (!(factory instanceof Promise) && !(ice instanceof Promise)) {
       try {

@@ -6,19 +6,21 @@
 import type { PeerMessage } from '../../../../shared/peer-protocol.js';
 
 /**
- * How a friend is reached right now, read from the selected ICE candidate pair of the open links:
- * `direct` (host/srflx), `turn` (a relayed candidate), or no open link: `connecting` (dialing) or
+ * How a friend is reached right now: over a data channel, read from the selected ICE candidate pair
+ * of the open links, `direct` (host/srflx) or `turn` (a relayed candidate); else `server` (the
+ * end-to-end encrypted server relay, the last resort); or no open link: `connecting` (dialing) or
  * `none` (not connected; the friend may be offline).
  */
-export type PeerPath = 'direct' | 'turn' | 'connecting' | 'none';
+export type PeerPath = 'direct' | 'turn' | 'server' | 'connecting' | 'none';
 
 export interface PeerNetworkEvents {
   /** A validated message from one of the friend's connections. */
   message: { friendId: string; connectionId: string; message: PeerMessage };
   /**
-   * A link to one of the friend's connections opened (data channel open) or closed. `open: true`
-   * again for a connection already open means its link was replaced by a newer one (e.g. after
-   * either side's signaling reconnected): what was in flight on the old one may be lost.
+   * A link to one of the friend's connections opened (data channel or server relay open) or closed.
+   * `open: true` again for a connection already open means its link was replaced by a newer one
+   * (e.g. after either side's signaling reconnected, or the conversation moved between the server
+   * relay and a data channel): what was in flight on the old one may be lost.
    */
   link: { friendId: string; connectionId: string; open: boolean };
   /** The friend's path changed (drives the badge). */

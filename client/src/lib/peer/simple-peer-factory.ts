@@ -97,6 +97,12 @@ export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
           if (peer.destroyed || !peer._pc) return reject(new Error('peer destroyed'));
           peer.getStats((error, reports) => (error ? reject(error) : resolve(reports)));
         }),
+      setConfiguration: (config) => {
+        const pc = peer._pc;
+        if (!live || !pc) return;
+        // Keep what cannot change (certificates, bundle policy); only ICE servers and policy are new.
+        pc.setConfiguration({ ...pc.getConfiguration(), ...config });
+      },
       destroy: () => {
         if (!live) return;
         detach();
