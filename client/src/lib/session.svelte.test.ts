@@ -4,7 +4,10 @@ import { PROTOCOL_VERSION } from '../../../shared/protocol.js';
 import type { ApiClient } from './api.js';
 import { ApiError } from './api-error.js';
 import { Gateway, type SocketHandlers } from './gateway.js';
-import { Session, SESSION_NOTICES } from './session.svelte.js';
+import type { IceSettingsListener, IceSettingsProvider } from './ice-settings.js';
+import type { IceSettings } from './peer/peer-factory.js';
+import { PeerMesh } from './peer/peer-mesh.js';
+import { Session, SESSION_NOTICES, type SessionDeps } from './session.svelte.js';
 
 const ada: PublicUser = { id: 'u1', username: 'ada' };
 const bob: PublicUser = { id: 'u3', username: 'bob' };
@@ -16,7 +19,7 @@ interface Wire {
   sent: unknown[];
 }
 
-function setup(api: Partial<ApiClient> = {}) {
+function setup(api: Partial<ApiClient> = {}, extra: Partial<SessionDeps> = {}) {
   const wires: Wire[] = [];
   const fullApi: ApiClient = {
     me: vi.fn(() => Promise.reject(unauthenticated())),
@@ -53,6 +56,7 @@ function setup(api: Partial<ApiClient> = {}) {
           };
         },
       }),
+    ...extra,
   });
   const wire = (): Wire => {
     const last = wires.at(-1);
@@ -213,6 +217,43 @@ describe('Session', () => {
     await t.session.signOut();
     expect(t.session.friends.loaded).toBe(false);
     expect(t.session.friends.incoming).toEqual([]);
+  });
+
+  it('gives the peer network fresh ICE settings, live connections refreshed ones, and clears them on sign-out', async () => {
+    const listeners: IceSettingsListener[] = [];
+    const turn: IceSettings = {
+      iceServers: [{ urls: 'turn:t.example:3478', username: '1:u', credential: 'c' }],
+    };
+    const ice: IceSettingsProvider = {
+      get: vi.fn(() => Promise.resolve(turn)),
+      onChange: (listener) => {
+        listeners.push(listener);
+        return () => {};
+      },
+      clear: vi.fn(),
+    };
+    let mesh: PeerMesh | undefined;
+    let given: (() => IceSettings | Promise<IceSettings>) | undefined;
+    const t = setup(
+      { me: () => Promise.resolve(ada) },
+      {
+        iceSettings: ice,
+        createPeers: (gateway, iceSettings) => {
+          given = iceSettings;
+          mesh = new PeerMesh({ gateway, loadFactory: () => null });
+          return mesh;
+        },
+      },
+    );
+    await t.session.restore();
+    expect(await given?.()).toBe(turn);
+    expect(ice.get).toHaveBeenCalledOnce();
+    const applied = vi.spyOn(mesh!, 'applyIceSettings');
+    listeners.forEach((listener) => listener(turn));
+    expect(applied).toHaveBeenCalledWith(turn);
+    t.hello();
+    await t.session.signOut();
+    expect(ice.clear).toHaveBeenCalledOnce();
   });
 
   it('reports the page status after hello and on change', async () => {

@@ -4,7 +4,7 @@
  * the network work happens in `api.ts` and `gateway.ts`.
  */
 import type { Credentials, PublicUser } from '../../../shared/api.js';
-import { createApiClient, type ApiClient } from './api.js';
+import { createApiClient, createApiTransport, type ApiClient } from './api.js';
 import { ChatState } from './chat/chat.svelte.js';
 import type { ChatStore } from './chat/chat-store.js';
 import { MemoryChatStore } from './chat/memory-chat-store.js';
@@ -13,6 +13,7 @@ import { toApiError } from './api-error.js';
 import type { ActivityStatus } from './activity.js';
 import { createFriendsApi, type FriendsApi } from './friends-api.js';
 import { FriendsState } from './friends.svelte.js';
+import { IceSettingsSource, type IceSettingsProvider } from './ice-settings.js';
 import {
   Gateway,
   gatewayUrl,
@@ -38,8 +39,16 @@ export interface SessionDeps {
   createGateway(callbacks: GatewayCallbacks): Gateway;
   /** The signed-in account's chat history and outbox; in memory by default. */
   openChatStore?(userId: string): Promise<ChatStore>;
-  /** The peer network on that gateway; simple-peer without debug hooks by default. */
-  createPeers?(gateway: Gateway): PeerMesh;
+  /**
+   * STUN/TURN servers for peer connections (`GET /api/turn`), cleared on sign-out; none (host
+   * candidates only) by default.
+   */
+  iceSettings?: IceSettingsProvider;
+  /**
+   * The peer network on that gateway, getting its ICE settings from `iceSettings()` for each new
+   * connection; simple-peer without debug hooks by default.
+   */
+  createPeers?(gateway: Gateway, iceSettings: IceSettingsProvider['get'] | undefined): PeerMesh;
 }
 
 export const SESSION_NOTICES = {
@@ -60,7 +69,8 @@ export class Session {
   readonly #createGateway: SessionDeps['createGateway'];
   readonly #friendsApi: FriendsApi;
   readonly #openChatStore: NonNullable<SessionDeps['openChatStore']>;
-  readonly #createPeers: (gateway: Gateway) => PeerMesh;
+  readonly #createPeers: NonNullable<SessionDeps['createPeers']>;
+  readonly #iceSettings: IceSettingsProvider | undefined;
   /** Created together on first use: the features subscribe before the connection's first frame. */
   #connected: ConnectedFeatures | null = null;
   #checkingSession = false;
@@ -78,8 +88,15 @@ export class Session {
     this.#createGateway = deps.createGateway;
     this.#friendsApi = deps.friendsApi;
     this.#openChatStore = deps.openChatStore ?? (async () => new MemoryChatStore());
+    this.#iceSettings = deps.iceSettings;
     this.#createPeers =
-      deps.createPeers ?? ((gateway) => new PeerMesh({ gateway, loadFactory: loadSimplePeerFactory }));
+      deps.createPeers ??
+      ((gateway, iceSettings) =>
+        new PeerMesh({
+          gateway,
+          loadFactory: loadSimplePeerFactory,
+          ...(iceSettings ? { iceSettings } : {}),
+        }));
   }
 
   get phase(): SessionPhase {
@@ -206,11 +223,15 @@ export class Session {
       onEnd: (reason) => this.#handleGatewayEnd(reason),
       onConnectFailed: () => void this.#checkStillSignedIn(),
     });
+    const ice = this.#iceSettings;
+    const peers = this.#createPeers(gateway, ice ? () => ice.get() : undefined);
+    // Fresh TURN credentials also go to live connections (for their next ICE restart).
+    ice?.onChange((settings) => peers.applyIceSettings(settings));
     this.#connected = {
       gateway,
       friends: new FriendsState({ api: this.#friendsApi, gateway }),
       statusReporter: new StatusReporter(gateway),
-      peers: this.#createPeers(gateway),
+      peers,
     };
     return this.#connected;
   }
@@ -236,6 +257,8 @@ export class Session {
     this.#chat?.dispose();
     this.#chat = null;
     this.#features().peers.close();
+    // The next account must not start with this one's TURN credentials.
+    this.#iceSettings?.clear();
     this.#user = null;
     this.#phase = 'signed_out';
     this.#connectionEnded = null;
@@ -278,5 +301,7 @@ export const session = new Session({
     }),
   openChatStore: (userId) =>
     openBrowserChatStore(userId, (message, detail) => console.warn(message, detail ?? '')),
-  createPeers: (gateway) => createBrowserMesh(gateway, { dev: import.meta.env.DEV }),
+  iceSettings: new IceSettingsSource(createApiTransport()),
+  createPeers: (gateway, iceSettings) =>
+    createBrowserMesh(gateway, { dev: import.meta.env.DEV, ...(iceSettings ? { iceSettings } : {}) }),
 });
