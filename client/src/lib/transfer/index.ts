@@ -1,0 +1,79 @@
+/**
+ * File transfer between friends: the transport-independent core (issue 6). Streamed (a file is read
+ * and written one chunk at a time, never whole in memory), verified (SHA-256 of the file, hashed by
+ * the sender before offering and by the receiver as bytes arrive), resumable (after a dropped link,
+ * in the same page session, from the receiver's last verified offset), and flow-controlled (at most
+ * 4 MiB queued on a channel, at most 16 MiB sent past the receiver's acknowledgement).
+ *
+ * Pieces: `prepareFiles` (hash and describe picked files) -> `TransferSender` (one offer) and
+ * `TransferReceiver` (created by `TransferRouter` when an offer arrives), talking through a
+ * `ChunkChannel`; receivers write into a `FileSink` (`DiskSink` via the File System Access API,
+ * `MemorySink` elsewhere, up to 256 MiB) and save under `safeFileName(name)`. Wire format and limits:
+ * `shared/transfer-protocol.ts`.
+ *
+ * What the integration needs from the peer layer:
+ * - One `TransferRouter` per friend connection, `attach(channel)` when its link opens (also on an
+ *   "open" again for a replaced link) and `detach()` when it closes; control messages and binary
+ *   frames from that connection go to `handleControl` / `handleChunk`. An offer goes to one
+ *   connection of the friend (the one in use), not to all of its devices.
+ * - A binary channel per link, separate from chat so chat never waits behind file chunks: a second
+ *   data channel on the same RTCPeerConnection, created on both sides with `negotiated: true` and a
+ *   fixed id above the auto-assigned ones (simple-peer's non-initiator takes any channel announced by
+ *   `datachannel` as its own, so the file channel must not be announced), `ordered: true`,
+ *   `binaryType = 'arraybuffer'`, `bufferedAmountLowThreshold = LOW_WATER_MARK`. The adapter maps
+ *   `send` (catching the throw of a closed channel into `false`), `bufferedAmount`, and
+ *   `bufferedamountlow` to `onDrain`. Same on the TURN path.
+ * - Control messages: join `transferControlSchema.options` into the peer message union (they are
+ *   small JSON, validated at the edge like chat) and send them on the chat channel or the relay; the
+ *   state machines accept them in any order relative to the chunks (stale chunks are ignored, a gap
+ *   makes the receiver ask again from its offset). Sending them as text on the file channel also
+ *   works and keeps them in order with the chunks.
+ * - Over the server relay (no data channel): a `ChunkChannel` whose frames travel as end-to-end
+ *   encrypted boxes: chunks of about 32 KiB so a sealed, base64 box fits the gateway's 64 KiB frame;
+ *   `bufferedAmount` is what waits in the relay pacer, `onDrain` fires when that backlog is low. The
+ *   relay's pace (about 0.5 MiB/s, 8 MiB per 10 s per user) makes large files impractical there:
+ *   cap the size offered over the relay (suggested 32 MiB, about a minute), shown to the user, and
+ *   check it before offering while the path is `server`.
+ * - The UI picks the sink on the click on "Accept": `pickSaveTarget(safeFileName(name))` then
+ *   `DiskSink.open` where `canSaveToDisk()`, else `MemorySink` (files over 256 MiB: say why and
+ *   suggest a Chromium browser). The service-worker streaming download is designed in
+ *   `file-sink.ts`, not built.
+ * - CPU: hash-wasm SHA-256 runs at about 150 MiB/s on a CI-class core (measured in Node), so the
+ *   receiver's hash takes about a third of a core at 45 MB/s, and the sender's pre-hash of 4 GiB
+ *   about 30 s (with progress). If `bench:transfer` falls short of 0.9 of raw, move the receiver's
+ *   hash and writes into a worker (hash-wasm and the File System Access writable both work there).
+ */
+export { HIGH_WATER_MARK, LOW_WATER_MARK, type ChunkChannel, type ControlChannel } from './chunk-channel.js';
+export { safeFileName, offerFileName, SAVE_NAME_MAX_BYTES } from './file-name.js';
+export {
+  canSaveToDisk,
+  DiskSink,
+  MEMORY_SINK_MAX_BYTES,
+  MemorySink,
+  pickSaveTarget,
+  type FileSink,
+  type SavedFile,
+  type SaveTarget,
+} from './file-sink.js';
+export { BlobSource, type FileSource } from './file-source.js';
+export { createSha256, hashSource, type HashCheckpoint, type StreamingHash } from './hasher.js';
+export { prepareFiles, type PickedFile, type PrepareFilesOptions } from './outgoing-files.js';
+export { ProgressMeter, type TransferProgress } from './progress-meter.js';
+export { TransferError, toError, type TransferErrorReason } from './transfer-error.js';
+export {
+  TransferReceiver,
+  type ChunkOutcome,
+  type ReceiverFileState,
+  type ReceiverFileStatus,
+  type TransferReceiverEvents,
+  type TransferReceiverOptions,
+} from './transfer-receiver.js';
+export { OPEN_OFFERS_MAX, TransferRouter, type TransferRouterOptions } from './transfer-router.js';
+export {
+  TransferSender,
+  type OutgoingFile,
+  type SenderFileState,
+  type SenderFileStatus,
+  type TransferSenderEvents,
+  type TransferSenderOptions,
+} from './transfer-sender.js';
