@@ -25,10 +25,12 @@ export class PatternSource implements FileSource {
   }
 }
 
+/** Bytes `offset..offset+length` of the pattern: 32-bit words, each a hash of its index. */
 export function patternBytes(offset: number, length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i += 1) out[i] = Math.imul((offset + i) ^ seed, 2654435761) >>> 24;
-  return out;
+  const first = Math.floor(offset / 4);
+  const words = new Uint32Array(Math.ceil((offset + length) / 4) - first);
+  for (let i = 0; i < words.length; i += 1) words[i] = Math.imul((first + i) ^ seed, 2654435761);
+  return new Uint8Array(words.buffer, offset - first * 4, length);
 }
 
 /** SHA-256 of a source, by node:crypto (independent of the code under test). */
