@@ -24,7 +24,8 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-async function freeTcpPort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export async function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -47,15 +48,22 @@ function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
+export interface CoturnOptions {
+  /** The listening port; a free one by default. (A test can hand out the URL before starting it.) */
+  port?: number;
+  /** The REST-API shared secret; a random one by default. */
+  secret?: string;
+}
+
 /** Starts coturn; resolves once it listens. */
-export async function startCoturn(): Promise<CoturnHandle> {
+export async function startCoturn(options: CoturnOptions = {}): Promise<CoturnHandle> {
   if (!existsSync(BINARY)) {
     throw new Error(`coturn not found at ${BINARY}: install it with \`apt-get install -y coturn\``);
   }
-  const port = await freeTcpPort();
+  const port = options.port ?? (await freeTcpPort());
   // A relay range of 200 ports somewhere in the dynamic range, away from the listening port.
   const minPort = 50_000 + Math.floor(Math.random() * 14_000);
-  const secret = randomBytes(24).toString('hex');
+  const secret = options.secret ?? randomBytes(24).toString('hex');
   const realm = 'parley.test';
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-coturn-'));
   const conf = path.join(dir, 'turnserver.conf');
