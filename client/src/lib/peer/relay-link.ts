@@ -90,7 +90,7 @@ export interface RelayLinkOptions {
 /** Largest plaintext that fits one box: its base64 ciphertext (plus the 16-byte tag) must fit the frame. */
 export const RELAY_PLAINTEXT_MAX_BYTES = Math.floor(RELAY_DATA_MAX_CHARS / 4) * 3 - 16;
 /** What one session may hold unsent: messages, and their bytes (as a data channel's buffer limit). */
-export const RELAY_QUEUE_MAX_MESSAGES = 256;
+export const RELAY_QUEUE_MAX_MESSAGES = 1024;
 export const RELAY_QUEUE_MAX_BYTES = 1024 * 1024;
 /** Room for the rest of the frame around a box's data (`type`, ids, `iv`), in characters. */
 const FRAME_OVERHEAD = 256;
