@@ -3,6 +3,7 @@
  * them. Every message is validated by the receiver with `parsePeerMessage`; bad input is dropped.
  */
 import { z } from 'zod';
+import { transferControlSchema, type TransferControl } from './transfer-protocol.js';
 
 /** Bumped on every incompatible change; peers exchange it in `peer_hello`. */
 export const PEER_PROTOCOL_VERSION = 1;
@@ -50,8 +51,15 @@ export const peerMessageSchema = z.discriminatedUnion('type', [
   chatMessageSchema,
   chatAckSchema,
   typingSchema,
+  // File transfer control (offer, accept, acks, cancel...): `transfer-protocol.ts`.
+  ...transferControlSchema.options,
 ]);
 export type PeerMessage = z.infer<typeof peerMessageSchema>;
+
+/** Whether a peer message belongs to a file transfer (the transfer layer's, not chat's). */
+export function isTransferControl(message: PeerMessage): message is TransferControl {
+  return message.type.startsWith('file_');
+}
 
 export type PeerParseResult = { ok: true; value: PeerMessage } | { ok: false; reason: string };
 

@@ -253,6 +253,14 @@ export class ChatState {
         return;
       case 'peer_hello':
         return;
+      case 'file_offer':
+      case 'file_accept':
+      case 'file_decline':
+      case 'file_cancel':
+      case 'file_progress':
+      case 'file_complete':
+      case 'file_error':
+        return; // file transfers: `transfer/transfers.svelte.ts`
       default:
         exhaustive(message);
     }

@@ -13,19 +13,41 @@ export interface PeerHandleEvents {
   open(): void;
   /** Something arrived on the data channel (unvalidated). */
   data(raw: unknown): void;
+  /** Something arrived on the file channel (unvalidated: binary chunk frames or control text). */
+  fileData(raw: unknown): void;
   /** The ICE connection state changed. */
   iceState(state: RTCIceConnectionState): void;
   /** The connection closed by itself (remote close, failure); `error` when it failed. */
   close(error?: Error): void;
 }
 
-/** One peer connection with one data channel. */
+/**
+ * The second data channel of a peer connection, for files (`negotiated: true`, id
+ * {@link FILE_CHANNEL_ID}, binary as `ArrayBuffer`), so chat never waits behind file chunks.
+ */
+export interface FileChannelHandle {
+  /** Queues one message; throws when the channel is not open (as `RTCDataChannel.send` does). */
+  send(data: ArrayBuffer | string): void;
+  readonly bufferedAmount: number;
+  /** Calls `listener` on each `bufferedamountlow`; returns the unsubscribe. */
+  onDrain(listener: () => void): () => void;
+}
+
+/**
+ * The file channel's fixed id: above the ids the browser assigns to announced channels, so
+ * simple-peer's non-initiator never takes it for its own channel (it is never announced).
+ */
+export const FILE_CHANNEL_ID = 1000;
+
+/** One peer connection with a data channel for peer messages and one for files. */
 export interface PeerHandle {
   /** Feeds signaling data from the other side. */
   signal(signal: PeerSignal): void;
   send(data: string): void;
   /** Bytes queued on the data channel and not sent yet. */
   readonly bufferedAmount: number;
+  /** The file channel; null where the library gave no access to the connection. */
+  readonly files: FileChannelHandle | null;
   /** The connection's stats report (for the selected candidate pair). */
   stats(): Promise<StatsEntry[]>;
   /**

@@ -13,12 +13,15 @@ const CHAT = {
   text: 'hi',
 } as const;
 
+const DECLINE = { type: 'file_decline', transferId: '7d3f3d0e-7c6b-4b8e-8d55-9c0a1b2c3d4e' } as const;
+
 function setup(options: { initiator?: boolean } = {}) {
   const fakes = fakePeerFactory();
   const callbacks = {
     signal: vi.fn<PeerLinkCallbacks['signal']>(),
     open: vi.fn<PeerLinkCallbacks['open']>(),
     message: vi.fn<PeerLinkCallbacks['message']>(),
+    chunk: vi.fn<PeerLinkCallbacks['chunk']>(),
     path: vi.fn<PeerLinkCallbacks['path']>(),
     close: vi.fn<PeerLinkCallbacks['close']>(),
   };
@@ -203,6 +206,54 @@ describe('PeerLink', () => {
     expect(peer.sentMessages()).toEqual([{ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }, CHAT]);
     link.close('local');
     expect(link.send(CHAT)).toBe(false);
+  });
+
+  it('offers the file channel while open: frames, control text, buffered amount and drain', () => {
+    const { link, fakes, ready } = setup();
+    link.start(ready);
+    expect(link.fileChannel()).toBeNull();
+    const peer = fakes.last();
+    peer.open();
+    const channel = link.fileChannel();
+    if (!channel) throw new Error('no file channel');
+    const frame = new Uint8Array([1, 2, 3]).buffer;
+    expect(channel.send(frame)).toBe(true);
+    expect(channel.sendControl(DECLINE)).toBe(true);
+    expect(peer.files.sent).toEqual([frame, JSON.stringify(DECLINE)]);
+    peer.files.bufferedAmount = 5;
+    expect(channel.bufferedAmount).toBe(5);
+    const drained = vi.fn();
+    const off = channel.onDrain(drained);
+    peer.files.drain();
+    off();
+    peer.files.drain();
+    expect(drained).toHaveBeenCalledOnce();
+    link.close('local');
+    expect(channel.send(frame)).toBe(false);
+    expect(channel.sendControl(DECLINE)).toBe(false);
+    expect(link.fileChannel()).toBeNull();
+  });
+
+  it('passes file channel frames on as chunks and transfer control text as messages, drops the rest', () => {
+    const { link, fakes, callbacks, ready, debug } = setup();
+    link.start(ready);
+    const peer = fakes.last();
+    peer.fileData(new ArrayBuffer(4));
+    expect(callbacks.chunk).not.toHaveBeenCalled();
+    peer.open();
+    const frame = new ArrayBuffer(8);
+    peer.fileData(frame);
+    expect(callbacks.chunk).toHaveBeenCalledWith(frame);
+    peer.fileData(JSON.stringify(DECLINE));
+    expect(callbacks.message).toHaveBeenCalledWith(DECLINE);
+    for (const raw of [JSON.stringify(CHAT), 'nope', new Uint8Array([1]), 42]) {
+      expect(() => peer.fileData(raw)).not.toThrow();
+    }
+    expect(callbacks.message).toHaveBeenCalledOnce();
+    expect(debug).toHaveBeenCalledWith(
+      'peer: dropped a bad file channel message',
+      expect.objectContaining({ reason: 'unexpected chat_message' }),
+    );
   });
 
   it('drops signals after close and never creates a peer for a closed link', async () => {

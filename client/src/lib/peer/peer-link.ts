@@ -9,9 +9,11 @@ import type { PeerSignal } from '../../../../shared/protocol.js';
 import {
   PEER_MESSAGE_MAX_BYTES,
   PEER_PROTOCOL_VERSION,
+  isTransferControl,
   parsePeerMessage,
   type PeerMessage,
 } from '../../../../shared/peer-protocol.js';
+import type { ChunkChannel } from '../transfer/chunk-channel.js';
 import { toError } from './errors.js';
 import { pathFromStats, type LinkPath } from './link-path.js';
 import type { PeerHandle, PeerSetup } from './peer-factory.js';
@@ -45,6 +47,8 @@ export interface PeerLinkCallbacks {
   signal(signal: PeerSignal): void;
   open(): void;
   message(message: PeerMessage): void;
+  /** A binary frame on the file channel (a chunk of a file, unvalidated). */
+  chunk(frame: ArrayBuffer): void;
   path(path: LinkPath): void;
   /** Called once; `wasOpen` says whether the channel had opened. */
   close(reason: LinkCloseReason, wasOpen: boolean): void;
@@ -153,6 +157,34 @@ export class PeerLink {
     }
   }
 
+  /**
+   * The file channel as a {@link ChunkChannel} while the link is open: chunk frames and the
+   * transfer's control messages (as text, so they stay in order with the chunks). Null when the
+   * link is not open or its connection has no file channel.
+   */
+  fileChannel(): ChunkChannel | null {
+    const files = this.#handle?.files;
+    if (this.#state !== 'open' || !files) return null;
+    const trySend = (data: ArrayBuffer | string): boolean => {
+      if (this.#state !== 'open') return false;
+      try {
+        files.send(data);
+        return true;
+      } catch (error) {
+        this.#log('debug', 'peer: file channel send failed', { error: toError(error).message });
+        return false;
+      }
+    };
+    return {
+      send: (frame) => trySend(frame),
+      sendControl: (message) => trySend(JSON.stringify(message)),
+      get bufferedAmount() {
+        return files.bufferedAmount;
+      },
+      onDrain: (listener) => files.onDrain(listener),
+    };
+  }
+
   /** Gives the live connection new ICE settings (fresh TURN credentials); best effort. */
   setConfiguration(config: RTCConfiguration): void {
     if (this.#state === 'closed' || !this.#handle) return;
@@ -193,6 +225,7 @@ export class PeerLink {
           },
           open: () => this.#handleOpen(),
           data: (raw) => this.#handleData(raw),
+          fileData: (raw) => this.#handleFileData(raw),
           iceState: (state) => this.#handleIceState(state),
           close: (error) => {
             if (error) this.#log('debug', 'peer: connection failed', { error: error.message });
@@ -238,6 +271,20 @@ export class PeerLink {
       return;
     }
     this.#options.callbacks.message(message);
+  }
+
+  /** Binary frames are chunks; text is a transfer control message, validated like any peer message. */
+  #handleFileData(raw: unknown): void {
+    if (this.#state !== 'open') return;
+    if (raw instanceof ArrayBuffer) return this.#options.callbacks.chunk(raw);
+    const parsed = parsePeerMessage(raw);
+    if (!parsed.ok || !isTransferControl(parsed.value)) {
+      this.#log('debug', 'peer: dropped a bad file channel message', {
+        reason: parsed.ok ? `unexpected ${parsed.value.type}` : parsed.reason,
+      });
+      return;
+    }
+    this.#options.callbacks.message(parsed.value);
   }
 
   #handleIceState(state: RTCIceConnectionState): void {

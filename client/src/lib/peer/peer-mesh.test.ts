@@ -43,10 +43,12 @@ function setup(options: SetupOptions = {}) {
     link: [],
     path: [],
     message: [],
+    chunk: [],
   };
   mesh.on('link', (e) => events.link.push(e));
   mesh.on('path', (e) => events.path.push(e));
   mesh.on('message', (e) => events.message.push(e));
+  mesh.on('chunk', (e) => events.chunk.push(e));
   if (options.hello ?? true) gateway.hello(ME, options.friends ?? { bob: 'online' });
   gateway.take();
 
@@ -580,5 +582,20 @@ describe('ICE settings', () => {
     expect(open.configured).toEqual(expected);
     expect(attempt.configured).toEqual(expected);
     expect(closed.configured).toEqual([]);
+  });
+});
+
+describe('file channels', () => {
+  it('gives the open link’s file channel and reports its frames as chunks', () => {
+    const { mesh, events, openFrom } = setup();
+    expect(mesh.fileChannel('bob', 'b1')).toBeNull();
+    const peer = openFrom('b1', 'X1');
+    const channel = mesh.fileChannel('bob', 'b1');
+    expect(channel?.send(new ArrayBuffer(2))).toBe(true);
+    expect(peer.files.sent).toHaveLength(1);
+    const frame = new ArrayBuffer(3);
+    peer.fileData(frame);
+    expect(events.chunk).toEqual([{ friendId: 'bob', connectionId: 'b1', frame }]);
+    expect(mesh.fileChannel('carol', 'b1')).toBeNull();
   });
 });

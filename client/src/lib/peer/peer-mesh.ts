@@ -35,6 +35,7 @@ import { FriendLinks } from './friend-links.js';
 import { shouldInitiate } from './initiator.js';
 import type { RelayPacer } from '../relay/relay-pacer.js';
 import { rtcConfiguration, type IceSettings, type PeerFactory, type PeerSetup } from './peer-factory.js';
+import type { ChunkChannel } from '../transfer/chunk-channel.js';
 import { PeerLink, type LinkCloseReason } from './peer-link.js';
 import { silentPeerLog, type PeerLog } from './peer-log.js';
 import type { PeerNetwork, PeerNetworkEvents, PeerPath } from './peer-network.js';
@@ -201,6 +202,10 @@ export class PeerMesh implements PeerNetwork {
       this.#friends.get(friendId)?.openLinkTo(connectionId) ??
       this.#ladder.relay.openLinkTo(friendId, connectionId);
     return link?.send(message) ?? false;
+  }
+
+  fileChannel(friendId: string, connectionId: string): ChunkChannel | null {
+    return this.#friends.get(friendId)?.openLinkTo(connectionId)?.fileChannel() ?? null;
   }
 
   openLinks(friendId: string): string[] {
@@ -433,6 +438,7 @@ export class PeerMesh implements PeerNetwork {
         open: () => this.#handleOpen(friend, link),
         message: (message) =>
           this.#events.emit('message', { friendId: friend.id, connectionId: remote, message }),
+        chunk: (frame) => this.#events.emit('chunk', { friendId: friend.id, connectionId: remote, frame }),
         path: () => this.#refresh(friend),
         close: (reason, wasOpen) => this.#handleClosed(friend, link, reason, wasOpen),
       },

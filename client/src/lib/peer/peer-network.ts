@@ -4,6 +4,7 @@
  * this interface, never simple-peer or RTCPeerConnection.
  */
 import type { PeerMessage } from '../../../../shared/peer-protocol.js';
+import type { ChunkChannel } from '../transfer/chunk-channel.js';
 
 /**
  * How a friend is reached right now: over a data channel, read from the selected ICE candidate pair
@@ -23,6 +24,8 @@ export interface PeerNetworkEvents {
    * relay and a data channel): what was in flight on the old one may be lost.
    */
   link: { friendId: string; connectionId: string; open: boolean };
+  /** A binary frame (a chunk of a file, unvalidated) on a link's file channel. */
+  chunk: { friendId: string; connectionId: string; frame: ArrayBuffer };
   /** The friend's path changed (drives the badge). */
   path: { friendId: string; path: PeerPath };
 }
@@ -37,6 +40,11 @@ export interface PeerNetwork {
   send(friendId: string, message: PeerMessage): number;
   /** Sends to one link; `false` when that link is not open. */
   sendTo(friendId: string, connectionId: string, message: PeerMessage): boolean;
+  /**
+   * The file channel of the open data channel link to that connection (valid until the next `link`
+   * event for it); null when there is none (not open, or only the server relay).
+   */
+  fileChannel(friendId: string, connectionId: string): ChunkChannel | null;
   /** Connection ids of the friend with an open link. */
   openLinks(friendId: string): string[];
   path(friendId: string): PeerPath;

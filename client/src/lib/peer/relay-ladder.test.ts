@@ -69,7 +69,7 @@ function side(
     mark: (name) => marks.push(name),
     log: { debug: vi.fn(), warn },
   });
-  const events: Side['events'] = { link: [], path: [], message: [] };
+  const events: Side['events'] = { link: [], path: [], message: [], chunk: [] };
   mesh.on('link', (e) => events.link.push(e));
   mesh.on('path', (e) => events.path.push(e));
   mesh.on('message', (e) => events.message.push(e));

@@ -12,7 +12,15 @@
 import type { default as SimplePeer, SimplePeerEvents } from '@thaunknown/simple-peer/lite.js';
 import type { PeerSignal } from '../../../../shared/protocol.js';
 import type { StatsEntry } from './link-path.js';
-import type { PeerFactory, PeerHandle } from './peer-factory.js';
+import {
+  FILE_CHANNEL_ID,
+  type FileChannelHandle,
+  type PeerFactory,
+  type PeerHandle,
+} from './peer-factory.js';
+
+/** The file channel's `bufferedAmountLowThreshold` (the transfer's low-water mark, 1 MiB). */
+const FILE_CHANNEL_LOW_WATER = 1024 * 1024;
 
 type SimplePeerClass = typeof SimplePeer;
 
@@ -40,18 +48,33 @@ export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
     const peer = new Peer({ initiator: options.initiator, config: options.config, objectMode: true });
     let live = true;
     let openedOnce = false;
+    let chatOpen = false;
     let failure: Error | undefined;
+    const fileChannel = createFileChannel(peer._pc);
 
+    // The link counts as open when both channels are: a transfer never finds its channel connecting.
     const opened = () => {
-      if (!live || openedOnce) return;
+      if (!live || openedOnce || !chatOpen) return;
+      if (fileChannel && fileChannel.readyState !== 'open') return;
       openedOnce = true;
       events.open();
     };
+    const chatOpened = () => {
+      chatOpen = true;
+      opened();
+    };
+    const onFileMessage = (event: MessageEvent) => {
+      if (live) events.fileData(event.data);
+    };
+    if (fileChannel) {
+      fileChannel.addEventListener('open', opened, { once: true });
+      fileChannel.addEventListener('message', onFileMessage);
+    }
     const listeners: { [E in keyof SimplePeerEvents]: SimplePeerEvents[E] } = {
       signal: (data) => {
         if (live) events.signal(data as PeerSignal);
       },
-      connect: opened,
+      connect: chatOpened,
       data: (data) => {
         if (live) events.data(data);
       },
@@ -71,8 +94,8 @@ export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
     (Object.keys(listeners) as Array<keyof SimplePeerEvents>).forEach(on);
 
     const channelOpen = (channel: RTCDataChannel) => {
-      if (channel.readyState === 'open') opened();
-      else channel.addEventListener('open', opened, { once: true });
+      if (channel.readyState === 'open') chatOpened();
+      else channel.addEventListener('open', chatOpened, { once: true });
     };
     const onDataChannel = (event: RTCDataChannelEvent) => channelOpen(event.channel);
     if (peer._channel) channelOpen(peer._channel);
@@ -92,6 +115,7 @@ export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
       get bufferedAmount() {
         return peer.bufferSize;
       },
+      files: fileChannel ? fileChannelHandle(fileChannel) : null,
       stats: () =>
         new Promise<StatsEntry[]>((resolve, reject) => {
           if (peer.destroyed || !peer._pc) return reject(new Error('peer destroyed'));
@@ -107,9 +131,39 @@ export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
         if (!live) return;
         detach();
         peer._pc?.removeEventListener('datachannel', onDataChannel);
+        fileChannel?.removeEventListener('message', onFileMessage);
+        fileChannel?.close();
         peer.destroy();
       },
     };
     return handle;
+  };
+}
+
+/**
+ * The file channel, created on both sides right after the connection exists (negotiated, so it is
+ * never announced and simple-peer's non-initiator does not take it for its own channel).
+ */
+function createFileChannel(pc: RTCPeerConnection | null): RTCDataChannel | null {
+  if (!pc) return null;
+  const channel = pc.createDataChannel('files', { negotiated: true, id: FILE_CHANNEL_ID, ordered: true });
+  channel.binaryType = 'arraybuffer';
+  channel.bufferedAmountLowThreshold = FILE_CHANNEL_LOW_WATER;
+  return channel;
+}
+
+function fileChannelHandle(channel: RTCDataChannel): FileChannelHandle {
+  return {
+    send: (data) => {
+      if (typeof data === 'string') channel.send(data);
+      else channel.send(data);
+    },
+    get bufferedAmount() {
+      return channel.bufferedAmount;
+    },
+    onDrain: (listener) => {
+      channel.addEventListener('bufferedamountlow', listener);
+      return () => channel.removeEventListener('bufferedamountlow', listener);
+    },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { Emitter } from '../../emitter.js';
 import { parsePeerMessage, type PeerMessage } from '../../../../../shared/peer-protocol.js';
+import type { ChunkChannel } from '../../transfer/chunk-channel.js';
 import type { PeerNetwork, PeerNetworkEvents, PeerPath } from '../../peer/peer-network.js';
 
 interface Link {
@@ -98,6 +99,11 @@ export class FakePeerNetwork implements PeerNetwork {
       peer.#receive(this, raw);
     }, 0);
     return true;
+  }
+
+  /** No file channels here: chat tests do not transfer files (`transfer/test` has its own links). */
+  fileChannel(): ChunkChannel | null {
+    return null;
   }
 
   openLinks(friendId: string): string[] {

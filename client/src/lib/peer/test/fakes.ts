@@ -13,7 +13,13 @@ import {
 import { Emitter, type Handler } from '../../emitter.js';
 import type { ServerFrameEvents } from '../../gateway.js';
 import type { StatsEntry } from '../link-path.js';
-import type { PeerFactory, PeerHandle, PeerHandleEvents, PeerOptions } from '../peer-factory.js';
+import type {
+  FileChannelHandle,
+  PeerFactory,
+  PeerHandle,
+  PeerHandleEvents,
+  PeerOptions,
+} from '../peer-factory.js';
 import type { PeerGateway } from '../peer-mesh.js';
 
 type SignalFrame = Extract<ClientFrame, { type: 'signal' }>;
@@ -106,6 +112,31 @@ export function statsWith(localType: string, remoteType = 'host'): StatsEntry[] 
   ];
 }
 
+/** The file channel of a {@link FakePeer}: records what is sent; the test drains it. */
+export class FakeFileChannel implements FileChannelHandle {
+  readonly sent: Array<ArrayBuffer | string> = [];
+  bufferedAmount = 0;
+  /** Set by the fake peer when it is destroyed (a closed channel throws on send). */
+  closed = false;
+  readonly #drains = new Set<() => void>();
+
+  send(data: ArrayBuffer | string): void {
+    if (this.closed) throw new Error('RTCDataChannel.readyState is not open');
+    this.sent.push(data);
+  }
+
+  onDrain(listener: () => void): () => void {
+    this.#drains.add(listener);
+    return () => this.#drains.delete(listener);
+  }
+
+  /** `bufferedamountlow`. */
+  drain(): void {
+    this.bufferedAmount = 0;
+    for (const listener of [...this.#drains]) listener();
+  }
+}
+
 export class FakePeer implements PeerHandle {
   readonly options: PeerOptions;
   readonly #events: PeerHandleEvents;
@@ -115,6 +146,7 @@ export class FakePeer implements PeerHandle {
   readonly sent: string[] = [];
   destroyed = false;
   bufferedAmount = 0;
+  readonly files = new FakeFileChannel();
   /** Configurations handed over by `setConfiguration`. */
   readonly configured: RTCConfiguration[] = [];
   /** Called with everything sent (to pipe two fake peers together). */
@@ -148,6 +180,7 @@ export class FakePeer implements PeerHandle {
 
   destroy(): void {
     this.destroyed = true;
+    this.files.closed = true;
   }
 
   /** The messages sent, parsed. */
@@ -164,6 +197,9 @@ export class FakePeer implements PeerHandle {
   }
   data(raw: unknown): void {
     this.#events.data(raw);
+  }
+  fileData(raw: unknown): void {
+    this.#events.fileData(raw);
   }
   ice(state: RTCIceConnectionState): void {
     this.#events.iceState(state);
