@@ -29,6 +29,8 @@ export class PresenceService {
   #timers: NodeJS.Timeout[] = [];
   #renewing = false;
   #sweeping = false;
+  /** No sweeping before this time (ms): after a store outage every node must renew first. */
+  #sweepPausedUntil = 0;
 
   constructor(deps: PresenceServiceDeps) {
     this.#deps = deps;
@@ -81,9 +83,17 @@ export class PresenceService {
     }
   }
 
+  /**
+   * Holds sweeping for one renewal period, so that after a store outage the other nodes re-assert
+   * their leases before anyone's lapsed lease is taken for a dead node's.
+   */
+  pauseSweep(): void {
+    this.#sweepPausedUntil = Date.now() + this.#deps.settings.renewMs + this.#deps.settings.sweepMs;
+  }
+
   /** Turns offline the users whose every lease expired (their node died). */
   async sweep(): Promise<void> {
-    if (this.#sweeping) return;
+    if (this.#sweeping || Date.now() < this.#sweepPausedUntil) return;
     this.#sweeping = true;
     try {
       for (;;) {
@@ -102,15 +112,17 @@ export class PresenceService {
     return Date.now() + this.#deps.settings.leaseMs;
   }
 
-  /** Pushes a change to the user's friends who are connected (offline friends get it in `hello`). */
+  /**
+   * Pushes a change to the user's friends. Publishing to a friend nobody is subscribed for costs Redis
+   * next to nothing, and filtering by the friends' presence first would race with lease renewal
+   * (a friend briefly swept offline after a store outage would miss the event).
+   */
   async #announce(change: PresenceChange | null): Promise<void> {
     if (!change) return;
     const { store, events } = this.#deps;
     const friendIds = await store.getFriendIds(change.userId);
     if (friendIds.length === 0) return;
-    const presence = await store.getPresence(friendIds);
-    const listening = friendIds.filter((_, i) => presence[i]?.status !== 'offline');
-    await events.publish(listening, {
+    await events.publish(friendIds, {
       type: 'presence',
       userId: change.userId,
       status: change.status,

@@ -115,6 +115,7 @@ export class Gateway {
    */
   async resync(): Promise<void> {
     this.#logger.info({ users: this.#users.size }, 'store is back: resynchronizing clients');
+    this.#deps.presence.pauseSweep();
     await this.#deps.presence.renew();
     for (const [userId, connections] of [...this.#users.entries()]) {
       try {

@@ -93,8 +93,10 @@ export async function createRedisStore(
     throw new Error(`invalid REDIS_URL (${where}): ${errorMessage(error)}`, { cause: error });
   }
   const subscriber = client.duplicate();
-  const commands = watchConnection(client, 'commands', logger);
-  const watchers = [commands, watchConnection(subscriber, 'subscriber', logger)];
+  const watchers = [
+    watchConnection(client, 'commands', logger),
+    watchConnection(subscriber, 'subscriber', logger),
+  ];
 
   const connecting = Promise.all([client.connect(), subscriber.connect()]);
   let timer: NodeJS.Timeout | undefined;
@@ -181,8 +183,16 @@ export async function createRedisStore(
     ...createRedisPresence(client, guard),
 
     onReconnect(listener) {
-      // The command connection is the one whose loss matters: it is what saw data vanish.
-      return commands.onReconnect(listener);
+      // Once both connections are back: the command one may have seen data vanish, the subscriber
+      // one missed events, and its 'ready' comes only after node-redis resubscribed. A listener
+      // run before the subscriber is back would resync clients that then miss events again.
+      const whenBothReady = () => {
+        if (client.isReady && subscriber.isReady) listener();
+      };
+      const removers = watchers.map((watch) => watch.onReconnect(whenBothReady));
+      return () => {
+        for (const remove of removers) remove();
+      };
     },
 
     async setSession(session) {
