@@ -26,6 +26,7 @@ import { PeerMesh } from './peer/peer-mesh.js';
 import type { PeerNetwork } from './peer/peer-network.js';
 import { loadSimplePeerFactory } from './peer/simple-peer-factory.js';
 import { StatusReporter } from './status-reporter.js';
+import { TransfersState } from './transfer/transfers.svelte.js';
 
 /**
  * `restoring`: asking the server whether the cookie still holds a session; `unreachable`: that
@@ -82,6 +83,7 @@ export class Session {
   #notice = $state<string | null>(null);
   #signingOut = $state(false);
   #chat = $state<ChatState | null>(null);
+  #transfers = $state<TransfersState | null>(null);
 
   constructor(deps: SessionDeps) {
     this.#api = deps.api;
@@ -145,6 +147,11 @@ export class Session {
   /** Direct chat of the signed-in user (its store is per account), or null while signed out. */
   get chat(): ChatState | null {
     return this.#chat;
+  }
+
+  /** File transfers of the signed-in user, or null while signed out. */
+  get transfers(): TransfersState | null {
+    return this.#transfers;
   }
 
   /** This page's activity changed (see `activity.ts`): friends see `away` or `online`. */
@@ -247,6 +254,8 @@ export class Session {
       gateway: this.gateway,
       store: this.#openChatStore(user.id),
     });
+    this.#transfers?.dispose();
+    this.#transfers = new TransfersState({ peers: this.peers });
     this.gateway.start();
   }
 
@@ -256,6 +265,8 @@ export class Session {
     this.#features().statusReporter.reset();
     this.#chat?.dispose();
     this.#chat = null;
+    this.#transfers?.dispose();
+    this.#transfers = null;
     this.#features().peers.close();
     // The next account must not start with this one's TURN credentials.
     this.#iceSettings?.clear();
