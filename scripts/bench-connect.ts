@@ -28,6 +28,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket as RelaySocket } from 'ws';
 import { startServer } from '../signaling/src/server.js';
 import { testConfig } from '../signaling/test/test-config.js';
+import { summary } from './bench-stats.js';
 
 const ITERATIONS = Number(process.argv[2] ?? 60);
 const WARMUP = 5;
@@ -47,15 +48,6 @@ const CHROMIUM_ARGS = [
 ];
 
 // ---- figures --------------------------------------------------------------------------------------
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-function summary(samples: number[]): { p50: number; p95: number; n: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), n: sorted.length };
-}
 
 function row(label: string, samples: number[]): string {
   const { p50, p95, n } = summary(samples);

@@ -17,6 +17,7 @@ import { createRedisStore } from '../signaling/src/store/redis-store.js';
 import { startNodeProcess } from '../signaling/test/node-process.js';
 import { startRedisServer } from '../signaling/test/redis-server.js';
 import type { ServerFrame } from '../shared/protocol.js';
+import { percentile } from './bench-stats.js';
 
 const USERS = Number(process.argv[2] ?? 10_000);
 const CONCURRENCY = 200;
@@ -28,10 +29,6 @@ interface Client {
   status: 'online' | 'away';
   ws: WebSocket;
   frames: Array<(f: ServerFrame) => void>;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 function rssMiB(pid: number): number {
