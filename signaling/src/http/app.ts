@@ -56,6 +56,8 @@ export function createApp(deps: AppDeps): express.Express {
         directives: {
           // Plain-http deployments (a LAN, localhost) must keep working.
           upgradeInsecureRequests: null,
+          // File transfers hash with hash-wasm: WebAssembly, and nothing else that evaluates code.
+          scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
         },
       },
     }),
