@@ -1,0 +1,123 @@
+/**
+ * File transfer through the UI (issue 6): two users in two Chromium contexts, a real data channel on
+ * loopback. A 50 MiB random file arrives with an equal SHA-256 (the receiver keeps it in memory:
+ * `showSaveFilePicker` is taken away, so Save downloads it), decline, and cancel from either side.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { befriend, expectBadge, LIVE_MS, openChat, signedInUser, type User } from './chat-page.js';
+import { launchBrowser, startApp, type RunningApp } from './harness.js';
+
+let browser: Browser;
+let app: RunningApp;
+let dir: string;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  app = await startApp();
+  dir = await mkdtemp(join(tmpdir(), 'parley-files-'));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** A user whose browser keeps received files in memory (no File System Access API). */
+const memoryUser = (prefix: string) =>
+  signedInUser(browser, app, prefix, {
+    onPage: (page) =>
+      void page.addInitScript(() => {
+        Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
+      }),
+  });
+
+async function friends(): Promise<[User, User]> {
+  const a = await memoryUser('fa');
+  const b = await memoryUser('fb');
+  await befriend(a, b);
+  await openChat(a.page, b.username);
+  await openChat(b.page, a.username);
+  await expectBadge(a.page, 'Direct');
+  await expectBadge(b.page, 'Direct');
+  return [a, b];
+}
+
+async function writeRandomFile(name: string, size: number): Promise<{ path: string; sha256: string }> {
+  const bytes = randomBytes(size);
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+async function sendFile(page: Page, path: string): Promise<void> {
+  await page.locator('input[type="file"]').setInputFiles(path);
+}
+
+const card = (page: Page, name: string) => page.locator('li[data-transfer]').filter({ hasText: name });
+
+describe('file transfer', () => {
+  it('sends a 50 MiB file that arrives intact (equal SHA-256), with progress on both sides', async () => {
+    const [a, b] = await friends();
+    const file = await writeRandomFile('random-50.bin', 50 * 1024 * 1024);
+    await sendFile(a.page, file.path);
+
+    const incoming = card(b.page, 'random-50.bin');
+    await incoming.getByText('52.4 MB').waitFor({ timeout: LIVE_MS });
+    await incoming.getByRole('button', { name: 'Accept' }).click();
+    const bar = incoming.getByRole('progressbar');
+    await expect
+      .poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    await incoming.getByText('Verified', { exact: true }).waitFor({ timeout: 120_000 });
+    await card(a.page, 'random-50.bin').getByText('Verified', { exact: true }).waitFor({ timeout: LIVE_MS });
+    expect(await bar.getAttribute('aria-valuenow')).toBe(String(50 * 1024 * 1024));
+
+    const [download] = await Promise.all([
+      b.page.waitForEvent('download'),
+      incoming.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('random-50.bin');
+    const saved = await download.path();
+    const received = createHash('sha256')
+      .update(await readFile(saved))
+      .digest('hex');
+    expect(received).toBe(file.sha256);
+    expect(a.pageErrors).toEqual([]);
+    expect(b.pageErrors).toEqual([]);
+  }, 240_000);
+
+  it('declines an offer, and cancels from the sender and from the receiver', async () => {
+    const [a, b] = await friends();
+
+    const declined = await writeRandomFile('declined.bin', 1024 * 1024);
+    await sendFile(a.page, declined.path);
+    await card(b.page, 'declined.bin').getByRole('button', { name: 'Decline' }).click({ timeout: LIVE_MS });
+    await card(a.page, 'declined.bin').getByText('Declined', { exact: true }).waitFor({ timeout: LIVE_MS });
+    await card(b.page, 'declined.bin').getByText('Declined', { exact: true }).waitFor({ timeout: LIVE_MS });
+
+    const bySender = await writeRandomFile('by-sender.bin', 1024 * 1024);
+    await sendFile(a.page, bySender.path);
+    await card(b.page, 'by-sender.bin').getByRole('button', { name: 'Accept' }).waitFor({ timeout: LIVE_MS });
+    await card(a.page, 'by-sender.bin').getByRole('button', { name: 'Cancel' }).click();
+    await card(a.page, 'by-sender.bin').getByText('Cancelled', { exact: true }).waitFor({ timeout: LIVE_MS });
+    await card(b.page, 'by-sender.bin').getByText('Cancelled', { exact: true }).waitFor({ timeout: LIVE_MS });
+
+    const byReceiver = await writeRandomFile('by-receiver.bin', 1024 * 1024);
+    await sendFile(a.page, byReceiver.path);
+    await card(b.page, 'by-receiver.bin').getByRole('button', { name: 'Cancel' }).click({ timeout: LIVE_MS });
+    await card(b.page, 'by-receiver.bin')
+      .getByText('Cancelled', { exact: true })
+      .waitFor({ timeout: LIVE_MS });
+    await card(a.page, 'by-receiver.bin')
+      .getByText('Cancelled', { exact: true })
+      .waitFor({ timeout: LIVE_MS });
+    expect(a.pageErrors).toEqual([]);
+    expect(b.pageErrors).toEqual([]);
+  }, 120_000);
+});
