@@ -240,6 +240,8 @@ export const errorFrameSchema = z.object({
   code: z.string(),
   message: z.string(),
   ref: z.string().optional(),
+  /** For a refused `signal` or `relay`: the target it was addressed to, so the client knows which. */
+  to: z.object({ userId: z.string(), connectionId: z.string().optional() }).optional(),
 });
 
 export const serverFrameSchema = z.discriminatedUnion('type', [
@@ -305,8 +307,19 @@ export function parseServerFrame(raw: string): ParseResult<ServerFrame> {
 }
 
 /** Builds an `error` frame with the code's standard message unless one is given. */
-export function wsError(code: WsErrorCode, message?: string, ref?: string): ErrorFrame {
-  return { type: 'error', code, message: message ?? WS_ERROR_CODES[code], ...(ref ? { ref } : {}) };
+export function wsError(
+  code: WsErrorCode,
+  message?: string,
+  ref?: string,
+  to?: ErrorFrame['to'],
+): ErrorFrame {
+  return {
+    type: 'error',
+    code,
+    message: message ?? WS_ERROR_CODES[code],
+    ...(ref ? { ref } : {}),
+    ...(to ? { to } : {}),
+  };
 }
 
 function typeFieldOf(data: unknown): string | undefined {

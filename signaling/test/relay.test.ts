@@ -53,8 +53,13 @@ describe('server relay', () => {
     expect(await wsA.waitFor('error')).toMatchObject({ code: 'not_friends', ref: 'relay' });
     wsA.send({ type: 'relay', to: { userId: a.user.id, connectionId: idA }, data: box() });
     expect(await wsA.waitFor('error')).toMatchObject({ code: 'not_friends', ref: 'relay' });
-    wsA.send({ type: 'relay', to: { userId: b.user.id, connectionId: randomUUID() }, data: box() });
-    expect(await wsA.waitFor('error')).toMatchObject({ code: 'peer_offline', ref: 'relay' });
+    const gone = randomUUID();
+    wsA.send({ type: 'relay', to: { userId: b.user.id, connectionId: gone }, data: box() });
+    expect(await wsA.waitFor('error')).toMatchObject({
+      code: 'peer_offline',
+      ref: 'relay',
+      to: { userId: b.user.id, connectionId: gone },
+    });
     for (const data of [box('not base64!'), box('A'.repeat(50 * 1024)), { kind: 'plain', text: 'hi' }]) {
       wsA.send({ type: 'relay', to: { userId: b.user.id, connectionId: id1 }, data });
       expect(await wsA.waitFor('error')).toMatchObject({ code: 'bad_frame', ref: 'relay' });

@@ -64,10 +64,11 @@ export class PeerRouter {
 
   /** Routes one signal; resolves with the `error` frame to answer the sender with, if any. */
   async signal(sender: PeerSender, frame: SignalFrame): Promise<ErrorFrame | null> {
-    if (!(await consume(this.#signals, sender.id, 1))) return wsError('rate_limited', undefined, 'signal');
     const { to, data } = frame;
+    if (!(await consume(this.#signals, sender.id, 1)))
+      return wsError('rate_limited', undefined, 'signal', to);
     if (to.connectionId === undefined && data.kind !== 'knock') {
-      return wsError('bad_frame', 'Only a knock may be sent without to.connectionId', 'signal');
+      return wsError('bad_frame', 'Only a knock may be sent without to.connectionId', 'signal', to);
     }
     const refused = await this.#check(sender, to.userId, to.connectionId, 'signal');
     if (refused) return refused;
@@ -107,14 +108,15 @@ export class PeerRouter {
 
   /** Friends only, never yourself, and the target (one connection, or any) must be connected. */
   async #check(sender: PeerSender, userId: string, connectionId: string | undefined, ref: string) {
+    const to = connectionId === undefined ? { userId } : { userId, connectionId };
     if (userId === sender.user.id || !(await this.#store.areFriends(sender.user.id, userId))) {
-      return wsError('not_friends', undefined, ref);
+      return wsError('not_friends', undefined, ref, to);
     }
     const live =
       connectionId === undefined
         ? (await this.#store.getPresence([userId]))[0]?.status !== 'offline'
         : await this.#store.isConnectionLive(userId, connectionId);
-    return live ? null : wsError('peer_offline', undefined, ref);
+    return live ? null : wsError('peer_offline', undefined, ref, to);
   }
 }
 

@@ -143,6 +143,17 @@ describe('ServerRelay', () => {
     expect(t.closed).toHaveLength(1);
   });
 
+  it('ends exactly the session the server names in a refusal, even if others just sent', async () => {
+    const t = setup();
+    await bobStarts(t, 'b1');
+    await bobStarts(t, 'b2');
+    t.relay.openLinkTo('bob', 'b1')?.send({ type: 'typing', active: true });
+    t.relay.openLinkTo('bob', 'b2')?.send({ type: 'typing', active: true });
+    t.gateway.errorFrame('peer_offline', 'relay', { userId: 'bob', connectionId: 'b1' });
+    expect(t.closed).toEqual([{ remote: 'b1', reason: 'unreachable' }]);
+    expect(t.relay.openLinkTo('bob', 'b2')).toBeDefined();
+  });
+
   it('ends a session the server rate-limited, telling the other side', async () => {
     const t = setup();
     await bobStarts(t, 'b1');

@@ -9,9 +9,9 @@
  *   session wins and the other side answers it.
  * - A box for a session this side does not hold is answered with `close` (once per session), so a
  *   peer that lost track learns it and starts afresh.
- * - An `error` frame with `ref: 'relay'` does not say which frame it answers; the server handles a
- *   connection's frames in order and answers at once, so it ends the sessions that sent in the last
- *   moment ({@link ERROR_MATCH_MS}).
+ * - An `error` frame with `ref: 'relay'` names the target it refused (`to`), and ends that session.
+ *   Without `to` (an older server), the server handles a connection's frames in order and answers
+ *   at once, so it ends the sessions that sent in the last moment ({@link ERROR_MATCH_MS}).
  */
 import {
   exhaustive,
@@ -218,8 +218,12 @@ export class ServerRelay {
   #handleError(frame: ErrorFrame): void {
     if (frame.ref !== 'relay') return;
     const reason = ERROR_REASONS[frame.code] ?? 'error';
+    const { to } = frame;
     const since = this.#options.now() - ERROR_MATCH_MS;
-    const recent = [...this.#links.values()].filter((link) => link.lastSentAt >= since);
+    // The server names the target; an older server does not, so fall back to what sent lately.
+    const recent = [...this.#links.values()].filter((link) =>
+      to ? link.friendId === to.userId && link.remote === to.connectionId : link.lastSentAt >= since,
+    );
     this.#options.log.debug('peer: the server refused a relay frame', {
       code: frame.code,
       sessions: recent.length,

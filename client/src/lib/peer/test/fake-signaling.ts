@@ -64,7 +64,7 @@ export class FakeSignalingServer {
       const target = this.#devices.find(
         (device) => device.userId === frame.to.userId && device.connectionId === frame.to.connectionId,
       );
-      if (!target) return sender.gateway.errorFrame('peer_offline', 'relay');
+      if (!target) return sender.gateway.errorFrame('peer_offline', 'relay', frame.to);
       const data = this.alterRelay ? this.alterRelay(frame.data, from) : frame.data;
       if (!data) return;
       this.relayed.push({ from, to: frame.to, data });

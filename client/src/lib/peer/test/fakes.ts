@@ -97,8 +97,8 @@ export class FakeGateway implements PeerGateway {
     this.#frames.emit('relay', { type: 'relay', from: { userId, connectionId }, data });
   }
 
-  errorFrame(code: string, ref = 'signal'): void {
-    this.#frames.emit('error', { type: 'error', code, message: code, ref });
+  errorFrame(code: string, ref = 'signal', to?: { userId: string; connectionId?: string }): void {
+    this.#frames.emit('error', { type: 'error', code, message: code, ref, ...(to ? { to } : {}) });
   }
 }
 
