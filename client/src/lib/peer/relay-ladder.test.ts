@@ -15,17 +15,24 @@ import { fakePeerFactory, OFFER, statsWith, type FakePeer } from './test/fakes.j
 const realSetImmediate = setImmediate;
 
 /** Lets real asynchronous work (WebCrypto, microtasks) run until `condition` holds. */
+// WebCrypto runs on the thread pool: wait on the real clock (fake timers do not cover it), so a
+// loaded machine only makes these tests slower, not flaky.
+const realMs = () => Number(process.hrtime.bigint() / 1_000_000n);
+
 async function until(condition: () => boolean, what = 'the condition'): Promise<void> {
-  for (let i = 0; i < 20_000; i++) {
+  const deadline = realMs() + 10_000;
+  while (realMs() < deadline) {
     if (condition()) return;
     await new Promise((resolve) => realSetImmediate(resolve));
   }
+  if (condition()) return;
   throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Lets in-flight work finish without waiting for anything in particular. */
 async function quiet(): Promise<void> {
-  for (let i = 0; i < 200; i++) await new Promise((resolve) => realSetImmediate(resolve));
+  const until = realMs() + 50;
+  for (let i = 0; i < 200 || realMs() < until; i++) await new Promise((resolve) => realSetImmediate(resolve));
 }
 
 let nextId = 0;
