@@ -5,28 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import type { Config } from '../signaling/src/config.js';
 import { startServer } from '../signaling/src/server.js';
 import { testConfig } from '../signaling/test/test-config.js';
 
-/** Flags measured to work in CI (see FINDINGS.md); playwright adds a fresh temporary profile. */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-];
-
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}
+export { CHROMIUM_ARGS, launchBrowser } from './chromium.js';
 
 export interface RunningApp {
   /** Base URL of the app, e.g. `http://127.0.0.1:41234`. */

@@ -24,28 +24,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket as RelaySocket } from 'ws';
 import { startServer } from '../signaling/src/server.js';
 import { testConfig } from '../signaling/test/test-config.js';
+import { launchBrowser } from '../e2e/chromium.js';
 import { summary } from './bench-stats.js';
 
 const ITERATIONS = Number(process.argv[2] ?? 60);
 const WARMUP = 5;
 const STATIC_DIR = path.resolve('dist/client');
 const PASSWORD = 'correct horse battery staple';
-/** See FINDINGS.md: loopback candidates, no sandbox in CI containers. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-];
 
 // ---- figures --------------------------------------------------------------------------------------
 
@@ -321,7 +310,7 @@ async function main(): Promise<void> {
   const server = await startServer(
     testConfig({ staticDir: STATIC_DIR, ws: { signalsPerWindow: 1_000_000, messagesPerWindow: 1_000_000 } }),
   );
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchBrowser();
   try {
     const suffix = Date.now().toString(36);
     const a = await signUp(browser, server.url, `bench-a-${suffix}`);

@@ -1,0 +1,19 @@
+/** Debian's Chromium as the tests and benchmarks launch it (no vitest here: scripts import it too). */
+import { chromium, type Browser } from 'playwright-core';
+
+/** Flags measured to work in CI (see FINDINGS.md); playwright adds a fresh temporary profile. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--allow-loopback-in-peer-connection',
+];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
