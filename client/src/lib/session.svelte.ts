@@ -255,7 +255,12 @@ export class Session {
       store: this.#openChatStore(user.id),
     });
     this.#transfers?.dispose();
-    this.#transfers = new TransfersState({ peers: this.peers });
+    const chat = this.#chat;
+    this.#transfers = new TransfersState({
+      peers: this.peers,
+      onVerified: (friendId, direction, { fileId, name, size, type, sha256 }) =>
+        chat.recordFile(friendId, direction, fileId, { name, size, type, sha256 }),
+    });
     this.gateway.start();
   }
 

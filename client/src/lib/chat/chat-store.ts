@@ -23,7 +23,40 @@ export interface StoredMessage {
   seq: number;
   /** The sending device's clock (ms since the epoch), never decreasing per device. */
   ts: number;
+  /** Empty for a file record. */
   text: string;
+  /** Set on a file record: a file sent or received in full and verified (never its bytes). */
+  file?: StoredFile;
+}
+
+/** What the history keeps of a verified file: shown as text, like messages. */
+export interface StoredFile {
+  name: string;
+  size: number;
+  type: string;
+  /** The verified SHA-256, lower-case hex. */
+  sha256: string;
+}
+
+/** A file record to store: `out` (sent, the friend verified it) or `in` (received and verified here). */
+export interface FileRecord {
+  /** Unique per file (`fileRecordId(fileId)`); storing it again changes nothing. */
+  id: string;
+  direction: MessageDirection;
+  ts: number;
+  file: StoredFile;
+}
+
+/** The history id of a transferred file: never a chat message id (those are UUIDs). */
+export function fileRecordId(fileId: string): string {
+  return `file:${fileId}`;
+}
+
+/** The stored form of a file record: a sent one counts as delivered, a received one as received. */
+export function fileMessage(conversation: string, record: FileRecord): StoredMessage {
+  const { id, direction, ts, file } = record;
+  const state = direction === 'out' ? 'delivered' : 'received';
+  return { id, conversation, direction, state, seq: 0, ts, text: '', file: { ...file } };
 }
 
 /** Where a page of history ends: messages strictly before this one in conversation order. */
@@ -50,6 +83,11 @@ export interface ChatStore {
     message: Pick<StoredMessage, 'id' | 'seq' | 'ts' | 'text'>,
     options: { unread: boolean },
   ): Promise<IncomingResult>;
+  /**
+   * Stores a verified file in the conversation's history (local to this device: it never goes to
+   * the outbox and has no sequence number). Resolves with the record, or null if it was stored before.
+   */
+  addFile(conversation: string, record: FileRecord): Promise<StoredMessage | null>;
   /** Marks outgoing messages of the conversation as delivered; resolves with the ones that changed. */
   markDelivered(conversation: string, ids: readonly string[]): Promise<StoredMessage[]>;
   /** Moves undelivered outgoing messages between `waiting` and `sending`; resolves with the ones that changed. */

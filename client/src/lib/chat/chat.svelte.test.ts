@@ -266,6 +266,24 @@ describe('ChatState: history', () => {
   });
 });
 
+describe('ChatState: files in the history', () => {
+  it('records a verified file once, in the open conversation and in the store', async () => {
+    const hub = new FakePeerHub();
+    const ada = chatDevice(hub, 'ada');
+    const conversation = ada.chat.open('bob');
+    await settle(ada.chat);
+    const file = { name: 'notes.txt', size: 12, type: 'text/plain', sha256: 'cd'.repeat(32) };
+    ada.chat.recordFile('bob', 'in', 'f1', file);
+    ada.chat.recordFile('bob', 'in', 'f1', file);
+    await settle(ada.chat);
+    expect(conversation.messages).toEqual([
+      expect.objectContaining({ id: 'file:f1', direction: 'in', state: 'received', file }),
+    ]);
+    expect((await ada.store.history('bob', 10)).map((m) => m.file?.name)).toEqual(['notes.txt']);
+    expect(ada.net.sentOf('chat_message')).toEqual([]);
+  });
+});
+
 describe('ChatState: dispose', () => {
   it('stops listening to the peer network and closes the store', async () => {
     const { ada, say } = await withBob();

@@ -12,7 +12,13 @@ import type { PeerMessage } from '../../../../shared/peer-protocol.js';
 import type { Gateway } from '../gateway.js';
 import type { PeerNetwork, PeerNetworkEvents, PeerPath } from '../peer/peer-network.js';
 import { AckBatcher } from './ack-batcher.js';
-import type { ChatStore, StoredMessage } from './chat-store.js';
+import {
+  fileRecordId,
+  type ChatStore,
+  type MessageDirection,
+  type StoredFile,
+  type StoredMessage,
+} from './chat-store.js';
 import { prepareText } from './chat-text.js';
 import { ConversationState } from './conversation.svelte.js';
 import { TypingNotifier, TypingWatch } from './typing.js';
@@ -204,6 +210,18 @@ export class ChatState {
       }
     });
     return 'queued';
+  }
+
+  /**
+   * Keeps a verified file in the conversation's history: `out` when the friend verified a file sent
+   * from here, `in` when one was received and verified here. Recording a file twice changes nothing.
+   */
+  recordFile(friendId: string, direction: MessageDirection, fileId: string, file: StoredFile): void {
+    const ts = this.#now();
+    this.#run(async (store) => {
+      const message = await store.addFile(friendId, { id: fileRecordId(fileId), direction, ts, file });
+      if (message) this.#conversations.get(friendId)?.merge([message]);
+    });
   }
 
   /** Resolves once the store work queued so far is done (tests, and sign-out). */

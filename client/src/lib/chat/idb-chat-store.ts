@@ -4,7 +4,14 @@
  * the chat logic is unit-tested against `MemoryChatStore`, which this follows.
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import type { ChatStore, HistoryCursor, IncomingResult, StoredMessage } from './chat-store.js';
+import {
+  fileMessage,
+  type ChatStore,
+  type FileRecord,
+  type HistoryCursor,
+  type IncomingResult,
+  type StoredMessage,
+} from './chat-store.js';
 import { compareMessages } from './message-order.js';
 
 /** A message as stored: undelivered outgoing ones also carry `outbox` (their conversation). */
@@ -123,6 +130,15 @@ class IdbChatStore implements ChatStore {
     return 'added';
   }
 
+  async addFile(conversation: string, record: FileRecord): Promise<StoredMessage | null> {
+    const tx = this.#db.transaction('messages', 'readwrite');
+    const known = await tx.store.get(record.id);
+    const message = fileMessage(conversation, record);
+    if (!known) await tx.store.add(message);
+    await tx.done;
+    return known ? null : message;
+  }
+
   markDelivered(conversation: string, ids: readonly string[]): Promise<StoredMessage[]> {
     return this.#update(conversation, ids, (record) => record.state !== 'delivered', 'delivered');
   }
@@ -208,6 +224,6 @@ class IdbChatStore implements ChatStore {
 }
 
 function toMessage(record: MessageRecord): StoredMessage {
-  const { id, conversation, direction, state, seq, ts, text } = record;
-  return { id, conversation, direction, state, seq, ts, text };
+  const { id, conversation, direction, state, seq, ts, text, file } = record;
+  return { id, conversation, direction, state, seq, ts, text, ...(file ? { file } : {}) };
 }

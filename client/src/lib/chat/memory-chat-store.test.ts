@@ -68,4 +68,18 @@ describe('MemoryChatStore', () => {
     expect(older.map((m) => m.id)).toEqual(['b', 'c1']);
     expect((await store.history('bob', 10, older[0])).map((m) => m.id)).toEqual(['a']);
   });
+
+  it('keeps file records once, out of the outbox, in history order', async () => {
+    const store = new MemoryChatStore();
+    const file = { name: 'a.bin', size: 3, type: '', sha256: 'ab'.repeat(32) };
+    await store.addOutgoing('bob', { id: 'm1', text: 'before', now: 10 });
+    const sent = await store.addFile('bob', { id: 'file:1', direction: 'out', ts: 20, file });
+    expect(sent).toMatchObject({ id: 'file:1', state: 'delivered', text: '', file });
+    expect(await store.addFile('bob', { id: 'file:1', direction: 'out', ts: 30, file })).toBeNull();
+    const got = await store.addFile('bob', { id: 'file:2', direction: 'in', ts: 5, file });
+    expect(got?.state).toBe('received');
+    expect((await store.history('bob', 10)).map((m) => m.id)).toEqual(['file:2', 'm1', 'file:1']);
+    expect((await store.outbox()).map((m) => m.id)).toEqual(['m1']);
+    expect(await store.unreadCounts()).toEqual({});
+  });
 });

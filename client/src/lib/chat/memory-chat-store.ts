@@ -2,7 +2,14 @@
  * A `ChatStore` in memory: the reference the IndexedDB store follows, used by unit tests and where
  * IndexedDB cannot be opened (history then lasts as long as the page).
  */
-import type { ChatStore, HistoryCursor, IncomingResult, StoredMessage } from './chat-store.js';
+import {
+  fileMessage,
+  type ChatStore,
+  type FileRecord,
+  type HistoryCursor,
+  type IncomingResult,
+  type StoredMessage,
+} from './chat-store.js';
 import { compareMessages } from './message-order.js';
 
 export class MemoryChatStore implements ChatStore {
@@ -52,6 +59,13 @@ export class MemoryChatStore implements ChatStore {
     });
     if (options.unread) this.#unread.set(conversation, (this.#unread.get(conversation) ?? 0) + 1);
     return 'added';
+  }
+
+  async addFile(conversation: string, record: FileRecord): Promise<StoredMessage | null> {
+    if (this.#messages.has(record.id)) return null;
+    const message = fileMessage(conversation, record);
+    this.#messages.set(record.id, message);
+    return { ...message };
   }
 
   async markDelivered(conversation: string, ids: readonly string[]): Promise<StoredMessage[]> {

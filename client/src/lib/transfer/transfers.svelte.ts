@@ -67,11 +67,17 @@ export class TransferItem {
 export interface TransfersStateOptions {
   peers: PeerNetwork;
   warn?: (message: string, detail?: unknown) => void;
+  /**
+   * A file is verified: the friend has it intact (`out`), or it arrived intact here (`in`). Called
+   * once per file, for the chat history.
+   */
+  onVerified?: (friendId: string, direction: 'out' | 'in', file: OfferedFile) => void;
 }
 
 export class TransfersState {
   readonly #peers: PeerNetwork;
   readonly #warn: (message: string, detail?: unknown) => void;
+  readonly #onVerified: NonNullable<TransfersStateOptions['onVerified']>;
   // Looked up in methods only; what the UI shows is in `#items`.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #routers = new Map<string, TransferRouter>();
@@ -81,6 +87,7 @@ export class TransfersState {
   constructor(options: TransfersStateOptions) {
     this.#peers = options.peers;
     this.#warn = options.warn ?? (() => {});
+    this.#onVerified = options.onVerified ?? (() => {});
     this.#unsubscribe = [
       this.#peers.on('link', (e) => this.#handleLink(e)),
       this.#peers.on('message', ({ friendId, connectionId, message }) => {
@@ -185,6 +192,9 @@ export class TransfersState {
         item.progress = sender.progress;
       };
       sender.on('file', show);
+      sender.on('file', (s) => {
+        if (s.state === 'verified') this.#onVerified(item.friendId, 'out', s.file);
+      });
       sender.on('progress', show);
       show();
       this.#router(item.friendId, connectionId).send(sender);
@@ -209,6 +219,9 @@ export class TransfersState {
       item.progress = receiver.progress;
     };
     receiver.on('file', show);
+    receiver.on('file', (s) => {
+      if (s.state === 'verified') this.#onVerified(friendId, 'in', s.file);
+    });
     receiver.on('progress', show);
     show();
     this.#items = [...this.#items, item];
