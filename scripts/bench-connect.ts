@@ -20,95 +20,29 @@
  *
  * Prints figures; asserts nothing (shared, noisy machines). A few warm-up rounds are not counted.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { WebSocketServer, type WebSocket as RelaySocket } from 'ws';
-import { startServer } from '../signaling/src/server.js';
-import { testConfig } from '../signaling/test/test-config.js';
+import type { Page } from 'playwright-core';
 import { launchBrowser } from '../e2e/chromium.js';
+import {
+  befriend,
+  buildClientIfStale,
+  closeFloor,
+  connectFloor,
+  offerFloor,
+  openDebugPages,
+  signUp,
+  startBenchServer,
+  type BenchUser as User,
+} from './bench-app.js';
 import { summary } from './bench-stats.js';
 
 const ITERATIONS = Number(process.argv[2] ?? 60);
 const WARMUP = 5;
-const STATIC_DIR = path.resolve('dist/client');
-const PASSWORD = 'correct horse battery staple';
 
 // ---- figures --------------------------------------------------------------------------------------
 
 function row(label: string, samples: number[]): string {
   const { p50, p95, n } = summary(samples);
   return `${label.padEnd(44)} p50 ${p50.toFixed(1).padStart(6)} ms   p95 ${p95.toFixed(1).padStart(6)} ms   (n=${n})`;
-}
-
-// ---- setup ----------------------------------------------------------------------------------------
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function buildClientIfStale(): void {
-  const index = path.join(STATIC_DIR, 'index.html');
-  const sources = Math.max(newestMtime(path.resolve('client')), newestMtime(path.resolve('shared')));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  console.log('building the client (dist/client is missing or older than the sources)...');
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
-}
-
-interface User {
-  id: string;
-  page: Page;
-}
-
-/** A context with host candidates (media permission), a new account, and its page. */
-async function signUp(browser: Browser, appUrl: string, username: string): Promise<User> {
-  // The floor's relay is on another port than the app, whose CSP allows only its own origin.
-  const context = await browser.newContext({ bypassCSP: true });
-  await context.grantPermissions(['microphone', 'camera'], { origin: appUrl });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => console.error(`page error (${username}):`, error.message));
-  await page.goto(appUrl);
-  const id = await page.evaluate(
-    async ([u, p]) => {
-      const response = await fetch('/api/auth/register', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ username: u, password: p }),
-      });
-      if (response.status !== 201) throw new Error(`register answered ${response.status}`);
-      return ((await response.json()) as { user: { id: string } }).user.id;
-    },
-    [username, PASSWORD] as const,
-  );
-  return { id, page };
-}
-
-async function apiCall(page: Page, method: string, url: string, body?: unknown): Promise<void> {
-  const status = await page.evaluate(
-    async ([m, u, b]) => {
-      const response = await fetch(u, {
-        method: m,
-        headers: { 'Content-Type': 'application/json' },
-        ...(b === undefined ? {} : { body: JSON.stringify(b) }),
-      });
-      return response.status;
-    },
-    [method, url, body] as const,
-  );
-  if (status >= 300) throw new Error(`${method} ${url} answered ${status}`);
-}
-
-/** Waits until the page's peer network knows its connection id (the gateway said hello). */
-async function waitForNetwork(page: Page): Promise<string> {
-  await page.waitForFunction(() => window.__parley?.peers.connectionId, undefined, { timeout: 15_000 });
-  return page.evaluate(() => window.__parley!.peers.connectionId!);
 }
 
 // ---- parley: connect() to open --------------------------------------------------------------------
@@ -151,129 +85,7 @@ async function closeBoth(a: User, b: User): Promise<void> {
   throw new Error('links did not close');
 }
 
-// ---- floor: bare RTCPeerConnection pairs ----------------------------------------------------------
-
-/**
- * Installs `window.__floor` in a page: one end of a bare pair, signaling through the relay at `relayUrl`.
- * Messages carry the round, so late candidates of a closed pair never reach the next one. Each pair
- * handles its messages in order on its own chain: operations on a closed RTCPeerConnection never
- * settle, so a new pair must not wait behind the old one's.
- */
-async function installFloor(relayUrl: string): Promise<void> {
-  type Message = { round: number; sdp?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit };
-  const w = window as unknown as {
-    __floor: { offer(round: number): Promise<number>; receive(message: Message): void; close(): void };
-  };
-  const relay = new WebSocket(relayUrl);
-  await new Promise((resolve, reject) => {
-    relay.onopen = resolve;
-    relay.onerror = reject;
-  });
-  relay.onmessage = (event) => w.__floor.receive(JSON.parse(String(event.data)) as Message);
-  const send = (message: Message) => relay.send(JSON.stringify(message));
-  let pc: RTCPeerConnection | null = null;
-  let channel: RTCDataChannel | null = null;
-  let current = -1;
-  let chain = Promise.resolve();
-  let pending: RTCIceCandidateInit[] = [];
-  const fresh = (round: number) => {
-    pc?.close();
-    current = round;
-    chain = Promise.resolve();
-    pending = [];
-    const created = new RTCPeerConnection({ iceServers: [] });
-    created.onicecandidate = (event) => {
-      if (event.candidate) send({ round, candidate: event.candidate.toJSON() });
-    };
-    // Held, as an app would: Chromium closes a data channel that is garbage collected.
-    created.ondatachannel = (event) => {
-      channel = event.channel;
-    };
-    pc = created;
-    return created;
-  };
-  const addCandidates = async (target: RTCPeerConnection, candidates: RTCIceCandidateInit[]) => {
-    for (const candidate of candidates) await target.addIceCandidate(candidate);
-  };
-  const handle = async (target: RTCPeerConnection, message: Message) => {
-    if (message.sdp?.type === 'offer') {
-      await target.setRemoteDescription(message.sdp);
-      await target.setLocalDescription();
-      send({ round: message.round, sdp: target.localDescription!.toJSON() });
-      await addCandidates(target, pending.splice(0));
-    } else if (message.sdp) {
-      await target.setRemoteDescription(message.sdp);
-      await addCandidates(target, pending.splice(0));
-    } else if (message.candidate) {
-      if (target.remoteDescription) await addCandidates(target, [message.candidate]);
-      else pending.push(message.candidate);
-    }
-  };
-  w.__floor = {
-    offer: (round) =>
-      new Promise<number>((resolve, reject) => {
-        const t0 = performance.now();
-        const created = fresh(round);
-        channel = created.createDataChannel('floor');
-        const timer = setTimeout(() => reject(new Error('floor: no open within 15 s')), 15_000);
-        channel.onopen = () => {
-          clearTimeout(timer);
-          resolve(performance.now() - t0);
-        };
-        void created
-          .setLocalDescription()
-          .then(() => send({ round, sdp: created.localDescription!.toJSON() }));
-      }),
-    receive(message) {
-      if (message.sdp?.type === 'offer') fresh(message.round);
-      const target = pc;
-      if (message.round !== current || !target) return;
-      chain = chain.then(() => handle(target, message)).catch(() => {});
-    },
-    close() {
-      pc?.close();
-      pc = channel = null;
-    },
-  };
-}
-
-/** A WebSocket relay in this process between the two pages, like the signaling server minus its work. */
-async function connectFloor(a: Page, b: Page): Promise<() => Promise<void>> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((resolve) => server.once('listening', resolve));
-  const sockets: RelaySocket[] = [];
-  server.on('connection', (socket) => {
-    sockets.push(socket);
-    socket.on('message', (data) => {
-      for (const other of sockets) if (other !== socket) other.send(String(data));
-    });
-  });
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // tsx compiles with esbuild's keepNames, which wraps named functions in `__name(...)`: give the
-  // pages that helper, since functions sent to them travel as source text.
-  for (const page of [a, b]) {
-    await page.evaluate('globalThis.__name = (fn) => fn');
-    await page.evaluate(installFloor, url);
-  }
-  return () =>
-    new Promise((resolve) => {
-      for (const socket of sockets) socket.terminate();
-      server.close(() => resolve());
-    });
-}
-
-function timeFloorTwoPages(offerer: Page, round: number): Promise<number> {
-  return offerer.evaluate(
-    (r) => (window as unknown as { __floor: { offer(round: number): Promise<number> } }).__floor.offer(r),
-    round,
-  );
-}
-
-async function closeFloor(a: Page, b: Page): Promise<void> {
-  for (const page of [a, b]) {
-    await page.evaluate(() => (window as unknown as { __floor: { close(): void } }).__floor.close());
-  }
-}
+// ---- floor: both ends in one page ---------------------------------------------------------------
 
 /** Both ends in one page. */
 function timeFloorOnePage(page: Page): Promise<number> {
@@ -307,18 +119,15 @@ function timeFloorOnePage(page: Page): Promise<number> {
 
 async function main(): Promise<void> {
   buildClientIfStale();
-  const server = await startServer(
-    testConfig({ staticDir: STATIC_DIR, ws: { signalsPerWindow: 1_000_000, messagesPerWindow: 1_000_000 } }),
-  );
+  const server = await startBenchServer();
   const browser = await launchBrowser();
   try {
     const suffix = Date.now().toString(36);
     const a = await signUp(browser, server.url, `bench-a-${suffix}`);
     const b = await signUp(browser, server.url, `bench-b-${suffix}`);
-    await apiCall(a.page, 'POST', '/api/friends/requests', { username: `bench-b-${suffix}` });
-    await apiCall(b.page, 'POST', `/api/friends/requests/${a.id}/accept`);
-    await Promise.all([a, b].map((user) => user.page.goto(`${server.url}/?debug`)));
-    const ids = { a: await waitForNetwork(a.page), b: await waitForNetwork(b.page) };
+    await befriend(a, b);
+    const [idA = '', idB = ''] = await openDebugPages(server.url, [a, b]);
+    const ids = { a: idA, b: idB };
     console.log(
       `chromium ${browser.version()}, ${ITERATIONS} iterations (+${WARMUP} warm-up), loopback, no ICE servers`,
     );
@@ -342,7 +151,7 @@ async function main(): Promise<void> {
     const closeRelay = await connectFloor(a.page, b.page);
     const floorTwoPages: number[] = [];
     for (let i = 0; i < WARMUP + ITERATIONS; i += 1) {
-      const ms = await timeFloorTwoPages(i % 2 === 0 ? a.page : b.page, i);
+      const ms = await offerFloor(i % 2 === 0 ? a.page : b.page, i);
       await closeFloor(a.page, b.page);
       if (i >= WARMUP) floorTwoPages.push(ms);
     }
