@@ -17,6 +17,7 @@ describe('peer protocol', () => {
   it('round-trips every message', () => {
     const messages: PeerMessage[] = [
       { type: 'peer_hello', version: 1 },
+      { type: 'peer_hello', version: 1, instance: id },
       { type: 'chat_message', id, seq: 1, ts: 1_700_000_000_000, text: 'hi <b>there</b>' },
       { type: 'chat_ack', ids: [id] },
       { type: 'typing', active: true },
@@ -41,6 +42,7 @@ describe('peer protocol', () => {
     ['empty ack', JSON.stringify({ type: 'chat_ack', ids: [] })],
     ['huge', 'x'.repeat(70_000)],
     ['transfer control with a bad id', JSON.stringify({ type: 'file_decline', transferId: 'x' })],
+    ['hello with a bad instance', JSON.stringify({ type: 'peer_hello', version: 1, instance: 'me' })],
   ])('drops %s without throwing', (_name, raw) => {
     expect(parsePeerMessage(raw).ok).toBe(false);
   });

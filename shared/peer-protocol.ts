@@ -15,11 +15,18 @@ export const PEER_MESSAGE_MAX_BYTES = 64 * 1024;
 
 const uuid = z.uuid();
 
-/** First message on every open channel: the peer protocol version. */
+/**
+ * First message on every open channel: the peer protocol version, and the sender's page `instance`:
+ * random per sign-in and kept across signaling reconnects (which change the connection id), so that
+ * a file transfer goes on over whichever link reaches the same page again. Optional (older peers):
+ * without it, each connection counts as an instance of its own.
+ */
 export const peerHelloSchema = z.object({
   type: z.literal('peer_hello'),
   version: z.number().int(),
+  instance: uuid.optional(),
 });
+export type PeerHello = z.infer<typeof peerHelloSchema>;
 
 /**
  * A chat message. `id` is unique (dedup); `seq` counts the sending device's messages in this

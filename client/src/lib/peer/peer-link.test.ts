@@ -13,6 +13,11 @@ const CHAT = {
   text: 'hi',
 } as const;
 
+/** This page's instance, and the other side's. */
+const OURS = '5f0c2f9e-8a1d-4c3b-9e7f-1a2b3c4d5e6f';
+const THEIRS = '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a';
+const HELLO = { type: 'peer_hello', version: PEER_PROTOCOL_VERSION, instance: OURS } as const;
+
 const DECLINE = { type: 'file_decline', transferId: '7d3f3d0e-7c6b-4b8e-8d55-9c0a1b2c3d4e' } as const;
 
 function setup(options: { initiator?: boolean } = {}) {
@@ -20,6 +25,7 @@ function setup(options: { initiator?: boolean } = {}) {
   const callbacks = {
     signal: vi.fn<PeerLinkCallbacks['signal']>(),
     open: vi.fn<PeerLinkCallbacks['open']>(),
+    hello: vi.fn<PeerLinkCallbacks['hello']>(),
     message: vi.fn<PeerLinkCallbacks['message']>(),
     chunk: vi.fn<PeerLinkCallbacks['chunk']>(),
     path: vi.fn<PeerLinkCallbacks['path']>(),
@@ -30,6 +36,7 @@ function setup(options: { initiator?: boolean } = {}) {
     id: 'L1',
     friendId: 'bob',
     remote: 'b1',
+    instance: OURS,
     initiator: options.initiator ?? true,
     connectTimeoutMs: 15_000,
     iceDisconnectedMs: 4_000,
@@ -83,7 +90,8 @@ describe('PeerLink', () => {
     fakes.last().open();
     expect(link.state).toBe('open');
     expect(callbacks.open).toHaveBeenCalledOnce();
-    expect(fakes.last().sentMessages()).toEqual([{ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }]);
+    expect(fakes.last().sentMessages()).toEqual([HELLO]);
+    expect(fakes.last().files.sent).toEqual([JSON.stringify(HELLO)]);
     await vi.advanceTimersByTimeAsync(0);
     expect(callbacks.path).toHaveBeenCalledWith('turn');
     expect(link.path).toBe('turn');
@@ -189,6 +197,8 @@ describe('PeerLink', () => {
     fakes.last().data(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }));
     expect(callbacks.message).not.toHaveBeenCalled();
     expect(link.state).toBe('open');
+    // A peer that does not say its instance: its connection stands for it.
+    expect(callbacks.hello).toHaveBeenCalledWith('b1');
     fakes.last().data(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION + 1 }));
     expect(callbacks.close).toHaveBeenCalledWith('incompatible', true);
   });
@@ -203,7 +213,7 @@ describe('PeerLink', () => {
     expect(link.send({ ...CHAT, text: 'x'.repeat(PEER_MESSAGE_MAX_BYTES) })).toBe(false);
     peer.bufferedAmount = SEND_BUFFER_LIMIT + 1;
     expect(link.send(CHAT)).toBe(false);
-    expect(peer.sentMessages()).toEqual([{ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }, CHAT]);
+    expect(peer.sentMessages()).toEqual([HELLO, CHAT]);
     link.close('local');
     expect(link.send(CHAT)).toBe(false);
   });
@@ -219,7 +229,7 @@ describe('PeerLink', () => {
     const frame = new Uint8Array([1, 2, 3]).buffer;
     expect(channel.send(frame)).toBe(true);
     expect(channel.sendControl(DECLINE)).toBe(true);
-    expect(peer.files.sent).toEqual([frame, JSON.stringify(DECLINE)]);
+    expect(peer.files.sent).toEqual([JSON.stringify(HELLO), frame, JSON.stringify(DECLINE)]);
     peer.files.bufferedAmount = 5;
     expect(channel.bufferedAmount).toBe(5);
     const drained = vi.fn();
@@ -254,6 +264,27 @@ describe('PeerLink', () => {
       'peer: dropped a bad file channel message',
       expect.objectContaining({ reason: 'unexpected chat_message' }),
     );
+  });
+
+  it("learns the other side's instance from the first hello on either channel, even before open", () => {
+    const { link, fakes, callbacks, ready } = setup();
+    link.start(ready);
+    const peer = fakes.last();
+    expect(link.remoteInstance).toBeNull();
+    // The other side saw the channels open first: its file channel hello beats our open.
+    peer.fileData(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION, instance: THEIRS }));
+    expect(link.remoteInstance).toBe(THEIRS);
+    expect(callbacks.hello).toHaveBeenCalledWith(THEIRS);
+    peer.open();
+    // The same hello on the chat channel, and a later one claiming another page, change nothing.
+    peer.data(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION, instance: THEIRS }));
+    peer.data(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION, instance: OURS }));
+    expect(callbacks.hello).toHaveBeenCalledOnce();
+    expect(link.remoteInstance).toBe(THEIRS);
+    expect(callbacks.message).not.toHaveBeenCalled();
+    // A bad instance is bad input: dropped, the link stays.
+    peer.fileData(JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION, instance: 'x' }));
+    expect(link.state).toBe('open');
   });
 
   it('drops signals after close and never creates a peer for a closed link', async () => {

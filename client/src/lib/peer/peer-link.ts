@@ -11,6 +11,7 @@ import {
   PEER_PROTOCOL_VERSION,
   isTransferControl,
   parsePeerMessage,
+  type PeerHello,
   type PeerMessage,
 } from '../../../../shared/peer-protocol.js';
 import type { ChunkChannel } from '../transfer/chunk-channel.js';
@@ -46,6 +47,12 @@ export type LinkCloseReason =
 export interface PeerLinkCallbacks {
   signal(signal: PeerSignal): void;
   open(): void;
+  /**
+   * The other side's `peer_hello` told its page instance (its connection id when it did not say).
+   * Once per link, possibly before `open`; the hello goes first on both channels, so it comes
+   * before any message.
+   */
+  hello(instance: string): void;
   message(message: PeerMessage): void;
   /** A binary frame on the file channel (a chunk of a file, unvalidated). */
   chunk(frame: ArrayBuffer): void;
@@ -60,6 +67,8 @@ export interface PeerLinkOptions {
   friendId: string;
   /** The friend's connection id at the other end. */
   remote: string;
+  /** This page's instance, told in `peer_hello`. */
+  instance: string;
   initiator: boolean;
   /** How long the attempt may take to open. */
   connectTimeoutMs: number;
@@ -84,6 +93,7 @@ export class PeerLink {
   #handle: PeerHandle | null = null;
   #pending: PeerSignal[] = [];
   #path: LinkPath | null = null;
+  #remoteInstance: string | null = null;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #iceTimer: ReturnType<typeof setTimeout> | undefined;
   #readingPath = false;
@@ -105,6 +115,11 @@ export class PeerLink {
   /** The selected candidate pair's path once read (after open). */
   get path(): LinkPath | null {
     return this.#path;
+  }
+
+  /** The other side's page instance, once its `peer_hello` arrived. */
+  get remoteInstance(): string | null {
+    return this.#remoteInstance;
   }
 
   /** Creates the peer connection, now or once the setup (library, ICE servers) is ready. */
@@ -247,7 +262,19 @@ export class PeerLink {
     if (this.#state !== 'connecting') return;
     this.#state = 'open';
     clearTimeout(this.#connectTimer);
-    this.send({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION });
+    const hello: PeerHello = {
+      type: 'peer_hello',
+      version: PEER_PROTOCOL_VERSION,
+      instance: this.#options.instance,
+    };
+    this.send(hello);
+    // On the file channel too: it is ordered apart from the chat channel, and what the transfers
+    // send there must not arrive before the other side knows which page it comes from.
+    try {
+      this.#handle?.files?.send(JSON.stringify(hello));
+    } catch (error) {
+      this.#log('debug', 'peer: file channel send failed', { error: toError(error).message });
+    }
     this.#options.callbacks.open();
     this.#readPath();
   }
@@ -260,24 +287,38 @@ export class PeerLink {
       return;
     }
     const message = parsed.value;
-    if (message.type === 'peer_hello') {
-      if (message.version !== PEER_PROTOCOL_VERSION) {
-        this.#log('warn', 'peer: the other side speaks another peer protocol', {
-          version: message.version,
-          ours: PEER_PROTOCOL_VERSION,
-        });
-        this.close('incompatible');
-      }
-      return;
-    }
+    if (message.type === 'peer_hello') return this.#handleHello(message);
     this.#options.callbacks.message(message);
   }
 
-  /** Binary frames are chunks; text is a transfer control message, validated like any peer message. */
+  #handleHello(hello: PeerHello): void {
+    if (hello.version !== PEER_PROTOCOL_VERSION) {
+      this.#log('warn', 'peer: the other side speaks another peer protocol', {
+        version: hello.version,
+        ours: PEER_PROTOCOL_VERSION,
+      });
+      this.close('incompatible');
+      return;
+    }
+    // Said on both channels; the first one counts.
+    if (this.#remoteInstance !== null) return;
+    this.#remoteInstance = hello.instance ?? this.remote;
+    this.#options.callbacks.hello(this.#remoteInstance);
+  }
+
+  /**
+   * Binary frames are chunks; text is a transfer control message, validated like any peer message,
+   * or the other side's hello (which may come before this side saw the channels open).
+   */
   #handleFileData(raw: unknown): void {
-    if (this.#state !== 'open') return;
-    if (raw instanceof ArrayBuffer) return this.#options.callbacks.chunk(raw);
+    if (this.#state === 'closed') return;
+    if (raw instanceof ArrayBuffer) {
+      if (this.#state === 'open') this.#options.callbacks.chunk(raw);
+      return;
+    }
     const parsed = parsePeerMessage(raw);
+    if (parsed.ok && parsed.value.type === 'peer_hello') return this.#handleHello(parsed.value);
+    if (this.#state !== 'open') return;
     if (!parsed.ok || !isTransferControl(parsed.value)) {
       this.#log('debug', 'peer: dropped a bad file channel message', {
         reason: parsed.ok ? `unexpected ${parsed.value.type}` : parsed.reason,

@@ -54,6 +54,8 @@ export interface PeerMeshOptions {
   now?: () => number;
   newLinkId?: () => string;
   newRelaySessionId?: () => string;
+  /** This page's instance, told in `peer_hello` (random by default). */
+  instance?: string;
   /** Paces relayed frames under the server's limits; one per mesh by default. */
   relayPacer?: RelayPacer;
   /** Measurement marks (`parley:connect:<id>`, `parley:open:<id>`, `parley:relay:<id>`); none by default. */

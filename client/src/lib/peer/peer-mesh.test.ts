@@ -44,11 +44,13 @@ function setup(options: SetupOptions = {}) {
     path: [],
     message: [],
     chunk: [],
+    instance: [],
   };
   mesh.on('link', (e) => events.link.push(e));
   mesh.on('path', (e) => events.path.push(e));
   mesh.on('message', (e) => events.message.push(e));
   mesh.on('chunk', (e) => events.chunk.push(e));
+  mesh.on('instance', (e) => events.instance.push(e));
   if (options.hello ?? true) gateway.hello(ME, options.friends ?? { bob: 'online' });
   gateway.take();
 
@@ -230,7 +232,9 @@ describe('open links', () => {
     expect(events.link).toEqual([{ friendId: 'bob', connectionId: 'b1', open: true }]);
     expect(mesh.openLinks('bob')).toEqual(['b1']);
     expect(marks).toEqual(['parley:connect:bob', 'parley:open:bob']);
-    expect(peer.sentMessages()).toEqual([{ type: 'peer_hello', version: PEER_PROTOCOL_VERSION }]);
+    const hello = { type: 'peer_hello', version: PEER_PROTOCOL_VERSION, instance: mesh.instance };
+    expect(peer.sentMessages()).toEqual([hello]);
+    expect(peer.files.sent).toEqual([JSON.stringify(hello)]);
     expect(mesh.path('bob')).toBe('connecting');
     await vi.advanceTimersByTimeAsync(0);
     expect(mesh.path('bob')).toBe('direct');
@@ -518,6 +522,40 @@ describe('our signaling connection reconnects', () => {
     expect(events.link.at(-1)).toEqual({ friendId: 'bob', connectionId: 'b1', open: false });
   });
 
+  it('tells the page behind each open link from its hello: one instance across its connections', () => {
+    const { mesh, events, fakes, offer, openFrom } = setup();
+    const BOB_PAGE = '3c9a1f7e-2b4d-4e6f-8a0b-1c2d3e4f5a6b';
+    const hello = (instance?: string) =>
+      JSON.stringify({
+        type: 'peer_hello',
+        version: PEER_PROTOCOL_VERSION,
+        ...(instance ? { instance } : {}),
+      });
+    expect(mesh.instance).toMatch(/^[0-9a-f-]{36}$/);
+    const first = openFrom('b1', 'X1');
+    expect(mesh.instanceOf('bob', 'b1')).toBeNull(); // open, its hello not here yet
+    first.data(hello(BOB_PAGE));
+    expect(mesh.instanceOf('bob', 'b1')).toBe(BOB_PAGE);
+    expect(events.instance).toEqual([{ friendId: 'bob', connectionId: 'b1', instance: BOB_PAGE }]);
+
+    // Bob's page reconnected to the server as a7; its hello beats the open here: read on `link`.
+    offer('a7', 'X2');
+    const renewed = fakes.last();
+    renewed.fileData(hello(BOB_PAGE));
+    expect(mesh.instanceOf('bob', 'a7')).toBeNull();
+    renewed.open();
+    expect(events.link.at(-1)).toEqual({ friendId: 'bob', connectionId: 'a7', open: true });
+    expect(mesh.instanceOf('bob', 'a7')).toBe(BOB_PAGE);
+    expect(events.instance).toHaveLength(1);
+
+    // A client that does not say its instance: its connection stands for it.
+    openFrom('z9', 'X3').data(hello());
+    expect(mesh.instanceOf('bob', 'z9')).toBe('z9');
+    first.closeByItself();
+    expect(mesh.instanceOf('bob', 'b1')).toBeNull();
+    expect(mesh.instanceOf('carol', 'a7')).toBeNull();
+  });
+
   it('replaces the old link to the same connection when the new one opens', () => {
     const { mesh, gateway, fakes, events, offer, openFrom } = setup();
     const old = openFrom('b1', 'X1');
@@ -596,7 +634,7 @@ describe('file channels', () => {
     const peer = openFrom('b1', 'X1');
     const channel = mesh.fileChannel('bob', 'b1');
     expect(channel?.send(new ArrayBuffer(2))).toBe(true);
-    expect(peer.files.sent).toHaveLength(1);
+    expect(peer.files.sent).toHaveLength(2); // the hello, then the frame
     const frame = new ArrayBuffer(3);
     peer.fileData(frame);
     expect(events.chunk).toEqual([{ friendId: 'bob', connectionId: 'b1', frame }]);

@@ -51,6 +51,8 @@ export type { PeerGateway, PeerMeshOptions, PeerTiming } from './peer-mesh-optio
 export { PEER_TIMING, REDIAL_BACKOFF } from './peer-mesh-options.js';
 
 export class PeerMesh implements PeerNetwork {
+  /** This page's instance, told in every `peer_hello`: kept across signaling reconnects. */
+  readonly instance: string;
   readonly #gateway: PeerGateway;
   readonly #options: PeerMeshOptions;
   readonly #timing: PeerTiming;
@@ -72,10 +74,12 @@ export class PeerMesh implements PeerNetwork {
     this.#timing = { ...PEER_TIMING, ...options.timing };
     this.#log = options.log ?? silentPeerLog;
     this.#now = options.now ?? Date.now;
+    this.instance = options.instance ?? crypto.randomUUID();
     const { gateway } = options;
     this.#ladder = new RelayLadder({
       gateway,
       timing: this.#timing,
+      instance: this.instance,
       now: this.#now,
       log: this.#log,
       ...(options.relayPacer ? { pacer: options.relayPacer } : {}),
@@ -85,6 +89,7 @@ export class PeerMesh implements PeerNetwork {
         self: () => this.#self,
         hasWebRTC: () => this.#factory !== null,
         link: (friendId, connectionId, open) => this.#events.emit('link', { friendId, connectionId, open }),
+        hello: (friendId, connectionId) => this.#identified(friendId, connectionId),
         message: (friendId, connectionId, message) =>
           this.#events.emit('message', { friendId, connectionId, message }),
         refresh: (friend) => this.#refresh(friend),
@@ -146,6 +151,14 @@ export class PeerMesh implements PeerNetwork {
 
   fileChannel(friendId: string, connectionId: string): ChunkChannel | null {
     return this.#friends.get(friendId)?.openLinkTo(connectionId)?.fileChannel() ?? null;
+  }
+
+  /** From the link `fileChannel` and `sendTo` use: the data channel when one is open, else the relay. */
+  instanceOf(friendId: string, connectionId: string): string | null {
+    const link =
+      this.#friends.get(friendId)?.openLinkTo(connectionId) ??
+      this.#ladder.relay.openLinkTo(friendId, connectionId);
+    return link?.remoteInstance ?? null;
   }
 
   openLinks(friendId: string): string[] {
@@ -369,6 +382,7 @@ export class PeerMesh implements PeerNetwork {
       id,
       friendId: friend.id,
       remote,
+      instance: this.instance,
       initiator,
       connectTimeoutMs: this.#timing.connectTimeoutMs,
       iceDisconnectedMs: this.#timing.iceDisconnectedMs,
@@ -376,6 +390,7 @@ export class PeerMesh implements PeerNetwork {
       callbacks: {
         signal: (signal) => this.#sendSignal(friend.id, remote, { kind: 'signal', link: id, signal }),
         open: () => this.#handleOpen(friend, link),
+        hello: () => this.#identified(friend.id, remote),
         message: (message) =>
           this.#events.emit('message', { friendId: friend.id, connectionId: remote, message }),
         chunk: (frame) => this.#events.emit('chunk', { friendId: friend.id, connectionId: remote, frame }),
@@ -431,6 +446,12 @@ export class PeerMesh implements PeerNetwork {
     if (reason === 'ice_failed') this.#ladder.iceFailed(friend, link.remote);
     if (REDIAL_AFTER.has(reason)) this.#scheduleRedial(friend);
     this.#refresh(friend);
+  }
+
+  /** A link's hello arrived: reported once the link is open (`link` open comes first otherwise). */
+  #identified(friendId: string, connectionId: string): void {
+    const instance = this.instanceOf(friendId, connectionId);
+    if (instance !== null) this.#events.emit('instance', { friendId, connectionId, instance });
   }
 
   #closeLinks(friend: FriendLinks, reason: LinkCloseReason): void {

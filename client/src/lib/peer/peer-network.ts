@@ -24,6 +24,13 @@ export interface PeerNetworkEvents {
    * relay and a data channel): what was in flight on the old one may be lost.
    */
   link: { friendId: string; connectionId: string; open: boolean };
+  /**
+   * The page behind an open link said which instance it is (its `peer_hello` arrived after the link
+   * opened; on `link` open, read `instanceOf`). One page keeps its instance while its connection id
+   * changes with each signaling reconnect: what belongs to that page (a file transfer) goes on over
+   * whichever link reaches it.
+   */
+  instance: { friendId: string; connectionId: string; instance: string };
   /** A binary frame (a chunk of a file, unvalidated) on a link's file channel. */
   chunk: { friendId: string; connectionId: string; frame: ArrayBuffer };
   /** The friend's path changed (drives the badge). */
@@ -45,6 +52,12 @@ export interface PeerNetwork {
    * event for it); null when there is none (not open, or only the server relay).
    */
   fileChannel(friendId: string, connectionId: string): ChunkChannel | null;
+  /**
+   * The page instance behind the open link to that connection, from its `peer_hello` (its
+   * connection id if it did not say); null before the hello or without an open link. The friend's
+   * client chooses it: it can only mix up that friend's own devices.
+   */
+  instanceOf(friendId: string, connectionId: string): string | null;
   /** Connection ids of the friend with an open link. */
   openLinks(friendId: string): string[];
   path(friendId: string): PeerPath;

@@ -76,7 +76,7 @@ function side(
     mark: (name) => marks.push(name),
     log: { debug: vi.fn(), warn },
   });
-  const events: Side['events'] = { link: [], path: [], message: [], chunk: [] };
+  const events: Side['events'] = { link: [], path: [], message: [], chunk: [], instance: [] };
   mesh.on('link', (e) => events.link.push(e));
   mesh.on('path', (e) => events.path.push(e));
   mesh.on('message', (e) => events.message.push(e));
@@ -165,6 +165,9 @@ describe('falling back to the server relay', () => {
     expect(bob.events.message[0]).toMatchObject({ friendId: 'ada', connectionId: 'a1' });
     expect(bob.texts()).toEqual(['the password is swordfish']);
     expect(ada.texts()).toEqual(['got it, swordfish']);
+    // Each side's first box was its hello, with its page instance.
+    expect(ada.mesh.instanceOf('bob', 'b1')).toBe(bob.mesh.instance);
+    expect(bob.mesh.instanceOf('ada', 'a1')).toBe(ada.mesh.instance);
     const wire = JSON.stringify(server.relayed);
     for (const secret of ['swordfish', 'password']) {
       expect(wire).not.toContain(secret);

@@ -32,6 +32,8 @@ export interface RelayLadderHost {
   hasWebRTC(): boolean;
   /** Reports a link to the chat layer. */
   link(friendId: string, remote: string, open: boolean): void;
+  /** The other side of a session said its page instance. */
+  hello(friendId: string, remote: string): void;
   message(friendId: string, remote: string, message: PeerMessage): void;
   /** Re-reads the friend's path (and runs the ladder again). */
   refresh(friend: FriendLinks): void;
@@ -42,6 +44,8 @@ export interface RelayLadderOptions {
   gateway: PeerGateway;
   host: RelayLadderHost;
   timing: Pick<PeerTiming, 'relayAfterMs' | 'relayKeyTimeoutMs'>;
+  /** This page's instance, told in each session's `peer_hello`. */
+  instance: string;
   now: () => number;
   log: PeerLog;
   pacer?: RelayPacer;
@@ -62,11 +66,13 @@ export class RelayLadder {
       log: options.log,
       now: options.now,
       keyTimeoutMs: options.timing.relayKeyTimeoutMs,
+      instance: options.instance,
       ...(options.pacer ? { pacer: options.pacer } : {}),
       ...(options.newSessionId ? { newSessionId: options.newSessionId } : {}),
       callbacks: {
         accepts: (friendId) => host.friend(friendId)?.isFriend ?? false,
         open: (link) => this.#handleOpen(link),
+        hello: (link) => host.hello(link.friendId, link.remote),
         message: (link, message) => host.message(link.friendId, link.remote, message),
         close: (link, reason, wasOpen) => this.#handleClosed(link, reason, wasOpen),
       },

@@ -18,6 +18,7 @@ import {
   PEER_MESSAGE_MAX_BYTES,
   PEER_PROTOCOL_VERSION,
   parsePeerMessage,
+  type PeerHello,
   type PeerMessage,
 } from '../../../../shared/peer-protocol.js';
 import { RELAY_DATA_MAX_CHARS, type RelayPayload } from '../../../../shared/protocol.js';
@@ -65,6 +66,8 @@ export interface RelayLinkCallbacks {
   /** Sends one payload to the other connection; false when there is no signaling connection. */
   send(payload: RelayPayload): boolean;
   open(): void;
+  /** The other side's `peer_hello` told its page instance (its connection id when it did not say). */
+  hello?(instance: string): void;
   message(message: PeerMessage): void;
   /** Called once; `wasOpen` says whether the session had opened. */
   close(reason: RelayCloseReason, wasOpen: boolean): void;
@@ -77,6 +80,8 @@ export interface RelayLinkOptions {
   remote: string;
   /** This connection's id (bound into the keys). */
   self: string;
+  /** This page's instance, told in `peer_hello`. */
+  instance?: string;
   /** Whether this side sent the first `key`. */
   initiator: boolean;
   pacer: RelayPacer;
@@ -112,6 +117,7 @@ export class RelayLink {
   readonly #keys: Promise<RelayKeyPair>;
   #state: RelayLinkState = 'keying';
   #cipher: RelayCipher | null = null;
+  #remoteInstance: string | null = null;
   #queue: Queued[] = [];
   #queuedBytes = 0;
   /** A sealed box waiting for the pacer (sealing again would use a new counter). */
@@ -137,6 +143,11 @@ export class RelayLink {
 
   get state(): RelayLinkState {
     return this.#state;
+  }
+
+  /** The other side's page instance, once its `peer_hello` arrived (its first box). */
+  get remoteInstance(): string | null {
+    return this.#remoteInstance;
   }
 
   /** Initiator: sends this side's public key. */
@@ -176,8 +187,13 @@ export class RelayLink {
       return;
     this.#state = 'open';
     clearTimeout(this.#keyTimer);
+    const { instance } = this.#options;
     this.#enqueue(
-      JSON.stringify({ type: 'peer_hello', version: PEER_PROTOCOL_VERSION } satisfies PeerMessage),
+      JSON.stringify({
+        type: 'peer_hello',
+        version: PEER_PROTOCOL_VERSION,
+        ...(instance ? { instance } : {}),
+      } satisfies PeerHello),
     );
     this.#options.callbacks.open();
     void this.#pump();
@@ -206,6 +222,9 @@ export class RelayLink {
           ours: PEER_PROTOCOL_VERSION,
         });
         this.close('incompatible');
+      } else if (this.#remoteInstance === null) {
+        this.#remoteInstance = message.instance ?? this.remote;
+        this.#options.callbacks.hello?.(this.#remoteInstance);
       }
       return;
     }

@@ -30,6 +30,8 @@ export interface ServerRelayCallbacks {
   /** Whether relay frames from this user are taken (known as a friend). */
   accepts(friendId: string): boolean;
   open(link: RelayLink): void;
+  /** The other side of a session said its page instance (`link.remoteInstance`). */
+  hello?(link: RelayLink): void;
   message(link: RelayLink, message: PeerMessage): void;
   close(link: RelayLink, reason: RelayCloseReason, wasOpen: boolean): void;
 }
@@ -40,6 +42,8 @@ export interface ServerRelayOptions {
   log: PeerLog;
   now: () => number;
   keyTimeoutMs: number;
+  /** This page's instance, told in each session's `peer_hello`. */
+  instance?: string;
   pacer?: RelayPacer;
   newSessionId?: () => string;
 }
@@ -137,11 +141,13 @@ export class ServerRelay {
       initiator,
       pacer: this.#pacer,
       keyTimeoutMs: this.#options.keyTimeoutMs,
+      ...(this.#options.instance ? { instance: this.#options.instance } : {}),
       log: this.#options.log,
       now: this.#options.now,
       callbacks: {
         send: (payload) => this.#send(friendId, remote, payload),
         open: () => this.#options.callbacks.open(link),
+        hello: () => this.#options.callbacks.hello?.(link),
         message: (message) => this.#options.callbacks.message(link, message),
         close: (reason, wasOpen) => {
           if (this.#links.get(key) === link) this.#links.delete(key);

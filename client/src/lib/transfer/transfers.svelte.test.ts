@@ -26,6 +26,9 @@ class LinkedNetwork implements PeerNetwork {
     const open = this.end?.open && friendId === this.friendId && connectionId === this.connectionId;
     return open ? this.end : null;
   }
+  instanceOf(friendId: string, connectionId: string): string | null {
+    return this.fileChannel(friendId, connectionId) ? connectionId : null;
+  }
   openLinks(friendId: string): string[] {
     return friendId === this.friendId && this.end?.open ? [this.connectionId] : [];
   }

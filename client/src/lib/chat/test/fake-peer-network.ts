@@ -106,6 +106,11 @@ export class FakePeerNetwork implements PeerNetwork {
     return null;
   }
 
+  /** One connection per page here: the connection id stands for the instance. */
+  instanceOf(friendId: string, connectionId: string): string | null {
+    return this.#linksTo(friendId).some((peer) => peer.connectionId === connectionId) ? connectionId : null;
+  }
+
   openLinks(friendId: string): string[] {
     return this.#linksTo(friendId).map((peer) => peer.connectionId);
   }
