@@ -17,6 +17,13 @@ export const CHUNK_HEADER_BYTES = 24;
 export const CHUNK_PAYLOAD_MAX = DATA_CHANNEL_MESSAGE_MAX - CHUNK_HEADER_BYTES;
 /** Chunk payload when nothing else is said (to be tuned by `bench:transfer`). */
 export const CHUNK_PAYLOAD_DEFAULT = 64 * 1024;
+/**
+ * Largest file sent over the server relay (the last resort, when no data channel opens): about a
+ * minute of its pace (the client paces relayed boxes to 10 per second, about 360 KiB/s of file).
+ * Larger files are refused while the friend is reached only that way, and a transfer that falls
+ * back to it mid-file waits for a data channel; the receiver refuses their chunks over the relay.
+ */
+export const RELAY_FILE_MAX_BYTES = 20_000_000;
 /** Largest file size and offset: what a JS number holds exactly (2^53 - 1 bytes, 8 PiB). */
 export const FILE_SIZE_MAX = Number.MAX_SAFE_INTEGER;
 /** Longest file name and MIME type, in UTF-16 code units. */
@@ -190,6 +197,9 @@ export type ChunkRejection =
 
 export type ChunkDecodeResult = ({ ok: true } & Chunk) | { ok: false; reason: ChunkRejection };
 
+let lastFileId = '';
+let lastFileIdBytes = new Uint8Array(16);
+
 /**
  * Builds the frame for `payload` at `offset` of file `fileId` (one copy of the payload).
  * Throws on a payload over `CHUNK_PAYLOAD_MAX` or a bad offset: those are bugs on this side.
@@ -198,7 +208,12 @@ export function encodeChunk(fileId: string, offset: number, payload: Uint8Array)
   if (payload.byteLength > CHUNK_PAYLOAD_MAX) throw new RangeError('chunk payload too large');
   if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError('bad chunk offset');
   const frame = new Uint8Array(CHUNK_HEADER_BYTES + payload.byteLength);
-  frame.set(uuidToBytes(fileId), 0);
+  // A file goes as thousands of chunks in a row: its id is parsed once.
+  if (fileId !== lastFileId) {
+    lastFileIdBytes = uuidToBytes(fileId);
+    lastFileId = fileId;
+  }
+  frame.set(lastFileIdBytes, 0);
   const view = new DataView(frame.buffer);
   view.setUint32(16, Math.floor(offset / 2 ** 32));
   view.setUint32(20, offset >>> 0);

@@ -33,6 +33,7 @@ import { FriendLinks } from './friend-links.js';
 import { shouldInitiate } from './initiator.js';
 import { rtcConfiguration, type IceSettings, type PeerFactory, type PeerSetup } from './peer-factory.js';
 import type { ChunkChannel } from '../transfer/chunk-channel.js';
+import { relayChunkChannel } from '../transfer/relay-chunk-channel.js';
 import { PeerLink, type LinkCloseReason } from './peer-link.js';
 import {
   NO_BYE_AFTER,
@@ -92,6 +93,8 @@ export class PeerMesh implements PeerNetwork {
         hello: (friendId, connectionId) => this.#identified(friendId, connectionId),
         message: (friendId, connectionId, message) =>
           this.#events.emit('message', { friendId, connectionId, message }),
+        chunk: (friendId, connectionId, frame) =>
+          this.#events.emit('chunk', { friendId, connectionId, frame }),
         refresh: (friend) => this.#refresh(friend),
         ...(options.mark ? { mark: options.mark } : {}),
       },
@@ -150,7 +153,10 @@ export class PeerMesh implements PeerNetwork {
   }
 
   fileChannel(friendId: string, connectionId: string): ChunkChannel | null {
-    return this.#friends.get(friendId)?.openLinkTo(connectionId)?.fileChannel() ?? null;
+    const link = this.#friends.get(friendId)?.openLinkTo(connectionId);
+    if (link) return link.fileChannel();
+    const relayed = this.#ladder.relay.openLinkTo(friendId, connectionId);
+    return relayed ? relayChunkChannel(relayed) : null;
   }
 
   /** From the link `fileChannel` and `sendTo` use: the data channel when one is open, else the relay. */

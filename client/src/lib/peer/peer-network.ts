@@ -48,8 +48,9 @@ export interface PeerNetwork {
   /** Sends to one link; `false` when that link is not open. */
   sendTo(friendId: string, connectionId: string, message: PeerMessage): boolean;
   /**
-   * The file channel of the open data channel link to that connection (valid until the next `link`
-   * event for it); null when there is none (not open, or only the server relay).
+   * The file channel of the open link to that connection (valid until the next `link` event for
+   * it): its data channel's, else the server relay session's (slower, with a file size cap: read
+   * the channel's limits); null when no link to it is open.
    */
   fileChannel(friendId: string, connectionId: string): ChunkChannel | null;
   /**

@@ -35,6 +35,8 @@ export interface RelayLadderHost {
   /** The other side of a session said its page instance. */
   hello(friendId: string, remote: string): void;
   message(friendId: string, remote: string, message: PeerMessage): void;
+  /** A chunk frame of a file from one of the friend's connections. */
+  chunk(friendId: string, remote: string, frame: ArrayBuffer): void;
   /** Re-reads the friend's path (and runs the ladder again). */
   refresh(friend: FriendLinks): void;
   mark?(name: string): void;
@@ -74,6 +76,7 @@ export class RelayLadder {
         open: (link) => this.#handleOpen(link),
         hello: (link) => host.hello(link.friendId, link.remote),
         message: (link, message) => host.message(link.friendId, link.remote, message),
+        chunk: (link, frame) => host.chunk(link.friendId, link.remote, frame),
         close: (link, reason, wasOpen) => this.#handleClosed(link, reason, wasOpen),
       },
     });

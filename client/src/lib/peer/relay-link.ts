@@ -7,10 +7,15 @@
  *   derives the keys, answers `key` with `reply`, and is open; the initiator is open once it has the
  *   reply. Each side's first box is `peer_hello`.
  * - Boxes are sealed and sent one at a time in order (the receiver refuses counters that go back),
- *   paced by the connection's {@link RelayPacer}, from a bounded queue: when it is full `send` says
- *   no, like a full data channel.
- * - Every box is opened and validated with `parsePeerMessage`, exactly like data-channel messages.
- *   A box that does not open (tampered, replayed, other keys) is dropped and logged.
+ *   paced by the connection's {@link RelayPacer}, from two bounded queues: messages (chat, transfer
+ *   control) and, behind them, chunks of files (`sendChunk`), so a transfer never holds up chat.
+ *   When a queue is full, sending says no, like a full data channel.
+ * - A box holds either a peer message (JSON text) or, after a zero byte (which never starts JSON),
+ *   a chunk frame exactly as on a data channel's file channel (`shared/transfer-protocol.ts`).
+ * - Every message box is opened and validated with `parsePeerMessage`, exactly like data-channel
+ *   messages; chunk frames go to the owner unvalidated, like a file channel's binary messages. A box
+ *   that does not open (tampered, replayed, other keys), is too large or holds neither is dropped
+ *   and logged.
  *
  * Like {@link PeerLink} it closes once, with a reason, and never reopens by itself.
  */
@@ -22,8 +27,9 @@ import {
   type PeerMessage,
 } from '../../../../shared/peer-protocol.js';
 import { RELAY_DATA_MAX_CHARS, type RelayPayload } from '../../../../shared/protocol.js';
+import { CHUNK_HEADER_BYTES } from '../../../../shared/transfer-protocol.js';
 import { generateRelayKeyPair, RelayCipher, type RelayKeyPair } from '../relay/relay-crypto.js';
-import type { RelayPacer } from '../relay/relay-pacer.js';
+import type { RelayPacer, RelayTraffic } from '../relay/relay-pacer.js';
 import { toError } from './errors.js';
 import type { PeerLog } from './peer-log.js';
 
@@ -69,6 +75,8 @@ export interface RelayLinkCallbacks {
   /** The other side's `peer_hello` told its page instance (its connection id when it did not say). */
   hello?(instance: string): void;
   message(message: PeerMessage): void;
+  /** A chunk frame (unvalidated), as a file channel's binary message. */
+  chunk(frame: ArrayBuffer): void;
   /** Called once; `wasOpen` says whether the session had opened. */
   close(reason: RelayCloseReason, wasOpen: boolean): void;
 }
@@ -94,17 +102,31 @@ export interface RelayLinkOptions {
 
 /** Largest plaintext that fits one box: its base64 ciphertext (plus the 16-byte tag) must fit the frame. */
 export const RELAY_PLAINTEXT_MAX_BYTES = Math.floor(RELAY_DATA_MAX_CHARS / 4) * 3 - 16;
-/** What one session may hold unsent: messages, and their bytes (as a data channel's buffer limit). */
+/** Largest chunk frame that fits one box, after the byte that marks it as a chunk. */
+export const RELAY_CHUNK_FRAME_MAX = RELAY_PLAINTEXT_MAX_BYTES - 1;
+/**
+ * What one session may hold unsent: messages, and their bytes (as a data channel's buffer limit);
+ * chunk frames have their own bound (the transfer's flow control keeps far fewer queued).
+ */
 export const RELAY_QUEUE_MAX_MESSAGES = 1024;
 export const RELAY_QUEUE_MAX_BYTES = 1024 * 1024;
+export const RELAY_CHUNK_QUEUE_MAX_BYTES = 1024 * 1024;
 /** Room for the rest of the frame around a box's data (`type`, ids, `iv`), in characters. */
 const FRAME_OVERHEAD = 256;
+/** The first plaintext byte of a box holding a chunk frame. */
+const CHUNK_MARK = 0;
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 interface Queued {
-  text: string;
+  plaintext: string | Uint8Array<ArrayBuffer>;
   bytes: number;
+}
+
+/** Characters of a box's base64 data for `bytes` of plaintext (AES-GCM adds a 16-byte tag). */
+function boxChars(bytes: number): number {
+  return Math.ceil((bytes + 16) / 3) * 4;
 }
 
 export class RelayLink {
@@ -118,10 +140,12 @@ export class RelayLink {
   #state: RelayLinkState = 'keying';
   #cipher: RelayCipher | null = null;
   #remoteInstance: string | null = null;
-  #queue: Queued[] = [];
-  #queuedBytes = 0;
-  /** A sealed box waiting for the pacer (sealing again would use a new counter). */
-  #sealed: Extract<RelayPayload, { kind: 'box' }> | null = null;
+  #messages: Queued[] = [];
+  #messageBytes = 0;
+  #chunks: Queued[] = [];
+  /** Bytes of chunk frames queued or being sealed: not yet handed to the server. */
+  #chunkBytes = 0;
+  readonly #chunkSent = new Set<() => void>();
   #pumping = false;
   #pumpTimer: ReturnType<typeof setTimeout> | undefined;
   #keyTimer: ReturnType<typeof setTimeout> | undefined;
@@ -188,7 +212,7 @@ export class RelayLink {
     this.#state = 'open';
     clearTimeout(this.#keyTimer);
     const { instance } = this.#options;
-    this.#enqueue(
+    this.#enqueueMessage(
       JSON.stringify({
         type: 'peer_hello',
         version: PEER_PROTOCOL_VERSION,
@@ -203,13 +227,26 @@ export class RelayLink {
   async boxReceived(box: { iv: string; data: string }): Promise<void> {
     const cipher = this.#cipher;
     if (this.#state !== 'open' || !cipher) return;
-    const text = await cipher.open(box);
+    if (box.data.length > RELAY_DATA_MAX_CHARS) {
+      // The server refuses such frames: this one did not come through it from a well-behaved peer.
+      this.#log('warn', 'peer: dropped a relay box larger than a frame', { size: box.data.length });
+      return;
+    }
+    const plain = await cipher.openBytes(box);
     if (this.#state !== 'open') return;
-    if (text === null) {
+    if (plain === null) {
       this.#log('warn', 'peer: dropped a relay box that did not open (tampered, replayed or other keys)');
       return;
     }
-    const parsed = parsePeerMessage(text);
+    if (plain[0] === CHUNK_MARK) {
+      if (plain.byteLength <= 1 + CHUNK_HEADER_BYTES) {
+        this.#log('warn', 'peer: dropped a relay chunk with no payload', { size: plain.byteLength });
+        return;
+      }
+      this.#options.callbacks.chunk(plain.buffer.slice(1));
+      return;
+    }
+    const parsed = parsePeerMessage(decoder.decode(plain));
     if (!parsed.ok) {
       this.#log('debug', 'peer: dropped a bad message', { reason: parsed.reason });
       return;
@@ -239,7 +276,42 @@ export class RelayLink {
       this.#log('warn', 'peer: message too large to send', { type: message.type, size: text.length });
       return false;
     }
-    return this.#enqueue(text);
+    return this.#enqueueMessage(text);
+  }
+
+  /**
+   * Queues one chunk frame behind the messages; false when not open, larger than
+   * {@link RELAY_CHUNK_FRAME_MAX}, or past {@link RELAY_CHUNK_QUEUE_MAX_BYTES} queued.
+   */
+  sendChunk(frame: ArrayBuffer): boolean {
+    if (this.#state !== 'open') return false;
+    if (frame.byteLength > RELAY_CHUNK_FRAME_MAX) {
+      this.#log('warn', 'peer: chunk too large for the server relay', { size: frame.byteLength });
+      return false;
+    }
+    const bytes = frame.byteLength + 1;
+    if (this.#chunkBytes + bytes > RELAY_CHUNK_QUEUE_MAX_BYTES) {
+      this.#log('debug', 'peer: relay chunk queue full');
+      return false;
+    }
+    const plaintext = new Uint8Array(bytes);
+    plaintext[0] = CHUNK_MARK;
+    plaintext.set(new Uint8Array(frame), 1);
+    this.#chunks.push({ plaintext, bytes });
+    this.#chunkBytes += bytes;
+    void this.#pump();
+    return true;
+  }
+
+  /** Bytes of chunk frames (with their mark) not yet handed to the server. */
+  get chunkBacklog(): number {
+    return this.#chunkBytes;
+  }
+
+  /** Calls `listener` after each chunk box goes to the server. Returns the unsubscribe. */
+  onChunkSent(listener: () => void): () => void {
+    this.#chunkSent.add(listener);
+    return () => this.#chunkSent.delete(listener);
   }
 
   /** Closes the session (idempotent), tells the other side when it can still hear, reports once. */
@@ -250,46 +322,55 @@ export class RelayLink {
     clearTimeout(this.#keyTimer);
     clearTimeout(this.#pumpTimer);
     this.#pumpTimer = undefined;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#sealed = null;
+    this.#messages = [];
+    this.#messageBytes = 0;
+    this.#chunks = [];
+    this.#chunkBytes = 0;
+    this.#chunkSent.clear();
     if (SAY_CLOSE.has(reason)) this.#sendNow({ kind: 'close', session: this.session });
     this.#log('debug', 'peer: relay session closed', { reason, wasOpen });
     this.#options.callbacks.close(reason, wasOpen);
   }
 
-  #enqueue(text: string): boolean {
+  #enqueueMessage(text: string): boolean {
     const bytes = encoder.encode(text).length;
     if (bytes > RELAY_PLAINTEXT_MAX_BYTES) {
       this.#log('warn', 'peer: message too large for the server relay', { size: bytes });
       return false;
     }
-    if (this.#queue.length >= RELAY_QUEUE_MAX_MESSAGES || this.#queuedBytes + bytes > RELAY_QUEUE_MAX_BYTES) {
+    if (
+      this.#messages.length >= RELAY_QUEUE_MAX_MESSAGES ||
+      this.#messageBytes + bytes > RELAY_QUEUE_MAX_BYTES
+    ) {
       this.#log('debug', 'peer: relay queue full');
       return false;
     }
-    this.#queue.push({ text, bytes });
-    this.#queuedBytes += bytes;
+    this.#messages.push({ plaintext: text, bytes });
+    this.#messageBytes += bytes;
+    // The pump may be waiting for the pacer on behalf of a chunk: a message need not wait as long.
+    if (this.#pumpTimer !== undefined) {
+      clearTimeout(this.#pumpTimer);
+      this.#pumpTimer = undefined;
+    }
     void this.#pump();
     return true;
   }
 
-  /** Seals and sends queued messages in order, one at a time, as the pacer allows. */
+  /**
+   * Seals and sends queued messages, then chunks, one at a time in order, as the pacer allows. The
+   * pacer is asked before sealing (a box's size follows from its plaintext's), so nothing sealed
+   * waits for it and a message that comes meanwhile goes first.
+   */
   async #pump(): Promise<void> {
     if (this.#pumping || this.#pumpTimer !== undefined) return;
     this.#pumping = true;
     try {
       while (this.#state === 'open' && this.#cipher) {
-        let box = this.#sealed;
-        if (!box) {
-          const next = this.#queue.shift();
-          if (!next) break;
-          this.#queuedBytes -= next.bytes;
-          const sealed = await this.#cipher.seal(next.text);
-          if (this.#state !== 'open') break;
-          box = this.#sealed = { kind: 'box', session: this.session, ...sealed };
-        }
-        const wait = this.#options.pacer.take(box.data.length + FRAME_OVERHEAD);
+        const traffic: RelayTraffic = this.#messages.length > 0 ? 'message' : 'bulk';
+        const queue = traffic === 'message' ? this.#messages : this.#chunks;
+        const next = queue[0];
+        if (!next) break;
+        const wait = this.#options.pacer.take(boxChars(next.bytes) + FRAME_OVERHEAD, traffic);
         if (wait > 0) {
           this.#pumpTimer = setTimeout(() => {
             this.#pumpTimer = undefined;
@@ -297,8 +378,15 @@ export class RelayLink {
           }, wait);
           break;
         }
-        this.#sealed = null;
-        if (!this.#transmit(box)) break;
+        queue.shift();
+        if (traffic === 'message') this.#messageBytes -= next.bytes;
+        const sealed = await this.#cipher.seal(next.plaintext);
+        if (this.#state !== 'open') break;
+        if (!this.#transmit({ kind: 'box', session: this.session, ...sealed })) break;
+        if (traffic === 'bulk') {
+          this.#chunkBytes -= next.bytes;
+          for (const listener of [...this.#chunkSent]) listener();
+        }
       }
     } catch (error) {
       this.#fail('could not seal a relay box', error);

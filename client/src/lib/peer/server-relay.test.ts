@@ -29,6 +29,7 @@ function setup(options: { friends?: string[]; now?: () => number } = {}) {
       accepts: (friendId) => friends.has(friendId),
       open: (link) => opened.push(link),
       message: () => {},
+      chunk: () => {},
       close: (link, reason) => closed.push({ remote: link.remote, reason }),
     },
   });
@@ -75,6 +76,7 @@ describe('ServerRelay', () => {
         accepts: () => true,
         open() {},
         message: (_link, message) => received.push(message.type === 'typing' ? 'typing' : message.type),
+        chunk: () => {},
         close() {},
       },
     });

@@ -33,6 +33,8 @@ export interface ServerRelayCallbacks {
   /** The other side of a session said its page instance (`link.remoteInstance`). */
   hello?(link: RelayLink): void;
   message(link: RelayLink, message: PeerMessage): void;
+  /** A chunk frame of a file (unvalidated). */
+  chunk(link: RelayLink, frame: ArrayBuffer): void;
   close(link: RelayLink, reason: RelayCloseReason, wasOpen: boolean): void;
 }
 
@@ -149,6 +151,7 @@ export class ServerRelay {
         open: () => this.#options.callbacks.open(link),
         hello: () => this.#options.callbacks.hello?.(link),
         message: (message) => this.#options.callbacks.message(link, message),
+        chunk: (frame) => this.#options.callbacks.chunk(link, frame),
         close: (reason, wasOpen) => {
           if (this.#links.get(key) === link) this.#links.delete(key);
           this.#options.callbacks.close(link, reason, wasOpen);

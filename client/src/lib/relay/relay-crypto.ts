@@ -91,23 +91,29 @@ export class RelayCipher {
     return new RelayCipher(sendKey, receiveKey, binding);
   }
 
-  /** Encrypts one message; returns the base64 nonce and ciphertext for a `box`. */
-  async seal(plaintext: string): Promise<{ iv: string; data: string }> {
+  /** Encrypts one message (text as UTF-8, or bytes); returns the base64 nonce and ciphertext for a `box`. */
+  async seal(plaintext: string | Uint8Array<ArrayBuffer>): Promise<{ iv: string; data: string }> {
     const iv = nonce(this.#sendCounter);
     this.#sendCounter += 1n;
     const data = await crypto.subtle.encrypt(
       { name: 'AES-GCM', iv, additionalData: this.#sendAad },
       this.#sendKey,
-      encoder.encode(plaintext),
+      typeof plaintext === 'string' ? encoder.encode(plaintext) : plaintext,
     );
     return { iv: toBase64(iv), data: toBase64(new Uint8Array(data)) };
+  }
+
+  /** {@link openBytes}, decoded as UTF-8 text. */
+  async open(box: { iv: string; data: string }): Promise<string | null> {
+    const plain = await this.openBytes(box);
+    return plain && new TextDecoder().decode(plain);
   }
 
   /**
    * Decrypts one box; `null` when it fails authentication, is malformed, or repeats (or precedes) a
    * counter already received. The relay delivers in order, so counters only go up.
    */
-  async open(box: { iv: string; data: string }): Promise<string | null> {
+  async openBytes(box: { iv: string; data: string }): Promise<Uint8Array<ArrayBuffer> | null> {
     let iv: Uint8Array<ArrayBuffer>;
     let data: Uint8Array<ArrayBuffer>;
     try {
@@ -126,7 +132,7 @@ export class RelayCipher {
         data,
       );
       this.#lastReceived = counter;
-      return new TextDecoder().decode(plain);
+      return new Uint8Array(plain);
     } catch {
       return null;
     }

@@ -37,6 +37,42 @@ describe('RelayPacer', () => {
     expect(p.take(512 * 1024)).toBe(1000);
   });
 
+  it('keeps a reserve for messages: bulk waits while it would be used, the sustained rate stays', () => {
+    const { pacer: p, advance } = pacer();
+    const reserve = RELAY_PACE.bulkReserveFrames ?? 0;
+    expect(reserve).toBeGreaterThan(0);
+    let bulk = 0;
+    while (p.take(1000, 'bulk') === 0) bulk += 1;
+    expect(bulk).toBe(RELAY_PACE.frameBurst - reserve);
+    // What bulk left, messages may use at once.
+    for (let i = 0; i < reserve; i++) expect(p.take(1000)).toBe(0);
+    expect(p.take(1000)).toBeGreaterThan(0);
+    // Over a minute, bulk alone gets the sustained rate.
+    let sent = 0;
+    for (let t = 0; t < 60_000; t += 10) {
+      while (p.take(1000, 'bulk') === 0) sent += 1;
+      advance(10);
+    }
+    expect(sent).toBeGreaterThanOrEqual(60 * RELAY_PACE.framesPerSecond - reserve - 1);
+  });
+
+  it('keeps a byte reserve too, and lets bulk through a pace smaller than its reserve', () => {
+    const { pacer: p } = pacer();
+    expect(RELAY_PACE.bulkReserveBytes).toBeGreaterThan(10_000);
+    expect(p.take(RELAY_PACE.byteBurst - 10_000)).toBe(0);
+    expect(p.take(1000, 'bulk')).toBeGreaterThan(0);
+    expect(p.take(1000)).toBe(0);
+    const { pacer: small } = pacer({
+      framesPerSecond: 1,
+      frameBurst: 1,
+      bytesPerSecond: 100,
+      byteBurst: 100,
+      bulkReserveFrames: 5,
+      bulkReserveBytes: 500,
+    });
+    expect(small.take(100, 'bulk')).toBe(0);
+  });
+
   it('counts frames that must go (keys, closes) against the next ones', () => {
     const { pacer: p } = pacer({ framesPerSecond: 1, frameBurst: 1, bytesPerSecond: 1e9, byteBurst: 1e9 });
     p.charge(10);

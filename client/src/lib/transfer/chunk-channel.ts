@@ -21,6 +21,15 @@ export interface ChunkChannel extends ControlChannel {
    * `bufferedamountlow` event, with `bufferedAmountLowThreshold` set to it). Returns the unsubscribe.
    */
   onDrain(listener: () => void): () => void;
+  /**
+   * Limits of a slower channel (the server relay), for the sender to respect over this one: payload
+   * bytes per chunk and bytes queued at most (when less than the sender's own; `onDrain` then fires
+   * with room for a chunk), and the largest file it carries (larger files wait for another channel,
+   * and the receiver refuses their chunks on this one).
+   */
+  readonly chunkSize?: number;
+  readonly highWaterMark?: number;
+  readonly maxFileSize?: number;
 }
 
 /**

@@ -226,11 +226,25 @@ export class TransferReceiver {
     }
   }
 
-  /** One chunk from the sender, decoded and checked against the declared size by `decodeChunk`. */
-  handleChunk(chunk: Chunk): ChunkOutcome {
+  /**
+   * One chunk from the sender, decoded and checked against the declared size by `decodeChunk`.
+   * `maxFileSize` is the largest file the channel it came on may carry (the server relay's cap): a
+   * chunk of a larger file fails that file.
+   */
+  handleChunk(chunk: Chunk, maxFileSize = Infinity): ChunkOutcome {
     const entry = this.#files.get(chunk.fileId);
     if (!entry) return 'unknown_file';
     if (entry.state !== 'receiving' || entry.paused || !entry.hash) return 'ignored';
+    if (entry.file.size > maxFileSize) {
+      this.#warn('transfer: a chunk of a file over the channel’s size cap', {
+        transferId: this.transferId,
+        fileId: entry.file.fileId,
+        size: entry.file.size,
+        maxFileSize,
+      });
+      this.#fail(entry, 'protocol');
+      return 'rejected';
+    }
     if (chunk.offset < entry.next) return 'duplicate';
     if (chunk.offset > entry.next) {
       // Chunks were lost (a replaced link): ask once for what is missing.

@@ -93,11 +93,14 @@ export class TransferRouter {
     }
   }
 
-  /** A binary frame from the peer: decoded, checked, and given to its receiver. */
+  /**
+   * A binary frame from the peer: decoded, checked (also against the largest file the attached
+   * channel carries), and given to its receiver.
+   */
   handleChunk(frame: ArrayBuffer | Uint8Array): ChunkOutcome | ChunkRejection {
     const chunk = decodeChunk(frame, (fileId) => this.#byFile.get(fileId)?.sizeOf(fileId));
     if (!chunk.ok) return chunk.reason;
-    return this.#byFile.get(chunk.fileId)?.handleChunk(chunk) ?? 'unknown_file';
+    return this.#byFile.get(chunk.fileId)?.handleChunk(chunk, this.#channel?.maxFileSize) ?? 'unknown_file';
   }
 
   #handleOffer(offer: FileOffer): void {
