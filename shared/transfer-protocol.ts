@@ -16,7 +16,7 @@ export const CHUNK_HEADER_BYTES = 24;
 /** Largest chunk payload: a whole frame fits one data channel message. */
 export const CHUNK_PAYLOAD_MAX = DATA_CHANNEL_MESSAGE_MAX - CHUNK_HEADER_BYTES;
 /** Chunk payload when nothing else is said (to be tuned by `bench:transfer`). */
-export const CHUNK_PAYLOAD_DEFAULT = 64 * 1024;
+export const CHUNK_PAYLOAD_DEFAULT = 128 * 1024;
 /**
  * Largest file sent over the server relay (the last resort, when no data channel opens): about a
  * minute of its pace (the client paces relayed boxes to 10 per second, about 360 KiB/s of file).
@@ -198,7 +198,7 @@ export type ChunkRejection =
 export type ChunkDecodeResult = ({ ok: true } & Chunk) | { ok: false; reason: ChunkRejection };
 
 let lastFileId = '';
-let lastFileIdBytes = new Uint8Array(16);
+let lastFileIdBytes: Uint8Array = new Uint8Array(16);
 
 /**
  * Builds the frame for `payload` at `offset` of file `fileId` (one copy of the payload).
