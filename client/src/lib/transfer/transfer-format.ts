@@ -1,8 +1,9 @@
 /** How transfer sizes, speeds and times read in the UI. */
+import { RELAY_FILE_MAX_BYTES } from '../../../../shared/transfer-protocol.js';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
 
-/** `1.5 MB`, `820 KB`, `12 B` (decimal units, as file managers show them). */
+/** `1.5 MB`, `820 KB`, `20 MB`, `12 B` (decimal units, as file managers show them). */
 export function formatBytes(bytes: number): string {
   let value = bytes;
   let unit = 0;
@@ -11,7 +12,7 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+  return `${value.toFixed(digits).replace(/\.0$/, '')} ${UNITS[unit]}`;
 }
 
 /** `12.3 MB/s`; empty while there is no measurement. */
@@ -28,3 +29,21 @@ export function formatTimeLeft(seconds: number | null): string {
   if (minutes < 60) return `${minutes} min left`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min left`;
 }
+
+/** The server relay's file size cap, as the chat tells it while the friend is reached that way. */
+export function relayCapHint(): string {
+  return `Over the server relay: files up to ${formatBytes(RELAY_FILE_MAX_BYTES)}`;
+}
+
+/** Why files were not offered: larger than the server relay carries, and what to do. */
+export function overRelayCapMessage(names: readonly string[]): string {
+  const [name] = names;
+  const what = names.length === 1 && name !== undefined ? `“${name}” is` : `${names.length} files are`;
+  return (
+    `${what} larger than ${formatBytes(RELAY_FILE_MAX_BYTES)}, the most that goes over the server ` +
+    `relay. Send ${names.length === 1 ? 'it' : 'them'} once you are connected directly or through TURN.`
+  );
+}
+
+/** A file too large for the server relay, accepted but waiting while only the relay is there. */
+export const WAITING_FOR_DIRECT = 'Waiting for a direct connection (too large for the server relay)';

@@ -7,6 +7,7 @@
 import { isTransferControl } from '../../../../shared/peer-protocol.js';
 import {
   OFFER_FILES_MAX,
+  RELAY_FILE_MAX_BYTES,
   type OfferedFile,
   type TransferErrorCode,
 } from '../../../../shared/transfer-protocol.js';
@@ -23,7 +24,8 @@ import {
 } from './file-sink.js';
 import { prepareFiles, type PickedFile } from './outgoing-files.js';
 import type { TransferProgress } from './progress-meter.js';
-import { toError } from './transfer-error.js';
+import { TransferError, toError } from './transfer-error.js';
+import { overRelayCapMessage } from './transfer-format.js';
 import type { TransferReceiver } from './transfer-receiver.js';
 import { TransferRouter } from './transfer-router.js';
 import { TransferSender } from './transfer-sender.js';
@@ -111,9 +113,14 @@ export class TransfersState {
 
   /**
    * Hashes the files and offers them to one open connection of the friend (the first), in offers of
-   * at most `OFFER_FILES_MAX` files. Rejects when the friend has no open link.
+   * at most `OFFER_FILES_MAX` files. Rejects when the friend has no open link, and with a
+   * `too_large` TransferError naming the files not offered while the friend is reached over the
+   * server relay only and they are larger than it carries (the others are offered).
    */
   async send(friendId: string, files: readonly PickedFile[]): Promise<void> {
+    const tooLarge =
+      this.#peers.path(friendId) === 'server' ? files.filter((f) => f.size > RELAY_FILE_MAX_BYTES) : [];
+    if (tooLarge.length > 0) files = files.filter((f) => !tooLarge.includes(f));
     const connectionId = this.#peers.openLinks(friendId)[0];
     if (connectionId === undefined) throw new Error('not connected');
     for (let start = 0; start < files.length; start += OFFER_FILES_MAX) {
@@ -127,6 +134,8 @@ export class TransfersState {
       this.#items = [...this.#items, item];
       void this.#offer(item, connectionId, batch);
     }
+    if (tooLarge.length > 0)
+      throw new TransferError('too_large', overRelayCapMessage(tooLarge.map((f) => f.name)));
   }
 
   /**
