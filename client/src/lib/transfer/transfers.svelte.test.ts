@@ -7,14 +7,14 @@ import { patternBytes } from './test/fixtures.js';
 import { MemoryLink, type MemoryEnd } from './test/memory-link.js';
 import { TransfersState, type TransferItem } from './transfers.svelte.js';
 
-/** A peer network whose one link to the other device is a {@link MemoryLink} end. */
+/**
+ * A device's peer network: links to friends' devices, each a {@link MemoryLink} end under the
+ * connection id it sees the other side by, to the other side's page instance (told by its hello).
+ */
 class LinkedNetwork implements PeerNetwork {
   readonly events = new Emitter<PeerNetworkEvents>();
-  end: MemoryEnd | null = null;
-  constructor(
-    readonly friendId: string,
-    readonly connectionId: string,
-  ) {}
+  readonly #links = new Map<string, { end: MemoryEnd; instance: string | null }>();
+
   connect(): void {}
   send(): number {
     return 0;
@@ -23,50 +23,86 @@ class LinkedNetwork implements PeerNetwork {
     return false;
   }
   fileChannel(friendId: string, connectionId: string): ChunkChannel | null {
-    const open = this.end?.open && friendId === this.friendId && connectionId === this.connectionId;
-    return open ? this.end : null;
+    return this.#open(friendId, connectionId)?.end ?? null;
   }
   instanceOf(friendId: string, connectionId: string): string | null {
-    return this.fileChannel(friendId, connectionId) ? connectionId : null;
+    return this.#open(friendId, connectionId)?.instance ?? null;
   }
   openLinks(friendId: string): string[] {
-    return friendId === this.friendId && this.end?.open ? [this.connectionId] : [];
+    return [...this.#links]
+      .filter(([id, link]) => id.startsWith(`${friendId}/`) && link.end.open)
+      .map(([id]) => id.slice(friendId.length + 1));
   }
-  path(): PeerPath {
-    return this.end?.open ? 'direct' : 'none';
+  path(friendId: string): PeerPath {
+    return this.openLinks(friendId).length > 0 ? 'direct' : 'none';
   }
   on<K extends keyof PeerNetworkEvents>(event: K, handler: (e: PeerNetworkEvents[K]) => void): () => void {
     return this.events.on(event, handler);
   }
   close(): void {}
+
+  /** A link opens (replacing one to the same connection); `helloLate`: its hello comes after the open. */
+  open(friendId: string, connectionId: string, end: MemoryEnd, instance: string, helloLate: boolean): void {
+    end.handlers = {
+      chunk: (frame) => this.events.emit('chunk', { friendId, connectionId, frame }),
+      control: (message: PeerMessage) => this.events.emit('message', { friendId, connectionId, message }),
+    };
+    const link = { end, instance: helloLate ? null : instance };
+    this.#links.set(`${friendId}/${connectionId}`, link);
+    this.events.emit('link', { friendId, connectionId, open: true });
+    if (!helloLate) return;
+    link.instance = instance;
+    this.events.emit('instance', { friendId, connectionId, instance });
+  }
+
+  /** The link on `end` dropped: reported unless a newer link to that connection replaced it. */
+  drop(friendId: string, connectionId: string, end: MemoryEnd): void {
+    const id = `${friendId}/${connectionId}`;
+    if (this.#links.get(id)?.end !== end) return;
+    this.#links.delete(id);
+    this.events.emit('link', { friendId, connectionId, open: false });
+  }
+
+  #open(friendId: string, connectionId: string) {
+    const link = this.#links.get(`${friendId}/${connectionId}`);
+    return link?.end.open ? link : undefined;
+  }
+}
+
+/** One page of a user: its own instance, network and transfers. */
+interface Device {
+  userId: string;
+  page: string;
+  net: LinkedNetwork;
+  transfers: TransfersState;
+}
+
+function device(userId: string): Device {
+  const net = new LinkedNetwork();
+  return { userId, page: crypto.randomUUID(), net, transfers: new TransfersState({ peers: net }) };
+}
+
+/**
+ * A link between two pages; `x` has connection id `xAs` (as `y` sees it) and `y` has `yAs`. `cut()`
+ * drops it with what was in flight.
+ */
+function link(x: Device, xAs: string, y: Device, yAs: string, options: { helloLate?: boolean } = {}) {
+  const memory = new MemoryLink({ bytesPerTick: 256 * 1024 });
+  x.net.open(y.userId, yAs, memory.a, y.page, options.helloLate ?? false);
+  y.net.open(x.userId, xAs, memory.b, x.page, options.helloLate ?? false);
+  return Object.assign(memory, {
+    drop() {
+      memory.cut();
+      x.net.drop(y.userId, yAs, memory.a);
+      y.net.drop(x.userId, xAs, memory.b);
+    },
+  });
 }
 
 function pair() {
-  const alice = new LinkedNetwork('bob', 'b1');
-  const bob = new LinkedNetwork('alice', 'a1');
-  const connect = () => {
-    const link = new MemoryLink({ bytesPerTick: 256 * 1024 });
-    for (const [net, end] of [
-      [alice, link.a],
-      [bob, link.b],
-    ] as const) {
-      net.end = end;
-      end.handlers = {
-        chunk: (frame) =>
-          net.events.emit('chunk', { friendId: net.friendId, connectionId: net.connectionId, frame }),
-        control: (message: PeerMessage) =>
-          net.events.emit('message', { friendId: net.friendId, connectionId: net.connectionId, message }),
-      };
-      net.events.emit('link', { friendId: net.friendId, connectionId: net.connectionId, open: true });
-    }
-    return link;
-  };
-  const cut = (link: MemoryLink) => {
-    link.cut();
-    alice.events.emit('link', { friendId: 'bob', connectionId: 'b1', open: false });
-    bob.events.emit('link', { friendId: 'alice', connectionId: 'a1', open: false });
-  };
-  return { a: new TransfersState({ peers: alice }), b: new TransfersState({ peers: bob }), connect, cut };
+  const alice = device('alice');
+  const bob = device('bob');
+  return { alice, bob, a: alice.transfers, b: bob.transfers, connect: () => link(alice, 'a1', bob, 'b1') };
 }
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
@@ -120,8 +156,8 @@ describe('TransfersState', () => {
     await until(() => stateOf(a.items[2]) === 'cancelled');
   });
 
-  it('resumes on a new link and still verifies', async () => {
-    const { a, b, connect, cut } = pair();
+  it('resumes on a new link to the same connections and still verifies', async () => {
+    const { a, b, connect } = pair();
     const first = connect();
     const bytes = patternBytes(0, 8 * 1024 * 1024);
     await a.send('bob', [new File([bytes.slice()], 'big.bin')]);
@@ -129,7 +165,7 @@ describe('TransfersState', () => {
     const incoming = b.items[0]!;
     await b.accept(incoming, incoming.files[0]!.file.fileId);
     await until(() => incoming.progress.bytes >= 2 * 1024 * 1024);
-    cut(first);
+    first.drop();
     const resumedFrom = incoming.progress.bytes;
     connect();
     await until(() => stateOf(incoming) === 'verified');
@@ -138,6 +174,89 @@ describe('TransfersState', () => {
     const saved = incoming.files[0]?.saved;
     if (saved?.kind !== 'blob') throw new Error('not in memory');
     expect(Buffer.compare(new Uint8Array(await saved.blob.arrayBuffer()), bytes)).toBe(0);
+  });
+
+  it('resumes from the verified offset when the pages come back under new connection ids', async () => {
+    const { alice, bob, a, b } = pair();
+    const first = link(alice, 'a1', bob, 'b1');
+    const bytes = patternBytes(0, 8 * 1024 * 1024, 7);
+    await a.send('bob', [new File([bytes.slice()], 'big.bin')]);
+    await until(() => b.items.length === 1);
+    const incoming = b.items[0]!;
+    const outgoing = a.items[0]!;
+    await b.accept(incoming, incoming.files[0]!.file.fileId);
+    await until(() => incoming.progress.bytes >= 2 * 1024 * 1024);
+    first.drop();
+    // Nothing moves without a link, and the cards say so instead of showing the last speed.
+    expect([incoming.waiting, outgoing.waiting]).toEqual([true, true]);
+    expect([incoming.progress.bytesPerSecond, outgoing.progress.bytesPerSecond]).toEqual([0, 0]);
+    const stalledAt = incoming.progress.bytes;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(incoming.progress.bytes).toBe(stalledAt);
+
+    // Both signaling connections came back with new ids; the new link says its hello after opening.
+    const second = link(alice, 'a2', bob, 'b2', { helloLate: true });
+    expect([incoming.waiting, outgoing.waiting]).toEqual([false, false]);
+    await until(() => stateOf(incoming) === 'verified' && stateOf(outgoing) === 'verified');
+    const asked = second.b.controlSent.flatMap((m) => (m.type === 'file_accept' ? [m.offset] : []));
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked[0]).toBeGreaterThan(0);
+    expect(asked[0]).toBeLessThanOrEqual(stalledAt);
+    // Only what was not verified before the drop went again.
+    expect(first.a.bytesSent + second.a.bytesSent).toBeLessThan(bytes.length + 4 * 1024 * 1024);
+    const saved = incoming.files[0]?.saved;
+    if (saved?.kind !== 'blob') throw new Error('not in memory');
+    expect(Buffer.compare(new Uint8Array(await saved.blob.arrayBuffer()), bytes)).toBe(0);
+  });
+
+  it('stays on the newer link when an older link to the same page closes after it opened', async () => {
+    const { alice, bob, a, b } = pair();
+    const old = link(alice, 'a1', bob, 'b1');
+    const bytes = patternBytes(0, 6 * 1024 * 1024, 3);
+    await a.send('bob', [new File([bytes.slice()], 'big.bin')]);
+    await until(() => b.items.length === 1);
+    const incoming = b.items[0]!;
+    await b.accept(incoming, incoming.files[0]!.file.fileId);
+    await until(() => incoming.progress.bytes >= 1024 * 1024);
+    // Bob's page reconnected to the server as b2 and a new link opened; the old one lingers a moment.
+    const renewed = link(alice, 'a1', bob, 'b2');
+    await until(() => renewed.a.bytesSent > 0);
+    old.drop();
+    expect(incoming.waiting).toBe(false);
+    expect(a.items[0]?.waiting).toBe(false);
+    await until(() => stateOf(incoming) === 'verified');
+    const saved = incoming.files[0]?.saved;
+    if (saved?.kind !== 'blob') throw new Error('not in memory');
+    expect(Buffer.compare(new Uint8Array(await saved.blob.arrayBuffer()), bytes)).toBe(0);
+  });
+
+  it('keeps the transfers with each page of a friend apart (two devices)', async () => {
+    const alice = device('alice');
+    const phone = device('bob');
+    const laptop = device('bob');
+    const toPhone = link(alice, 'a1', phone, 'b1');
+    link(alice, 'a1', laptop, 'b2');
+    // Offered to one page of the friend (the first open link's), not to every device.
+    await alice.transfers.send('bob', [new File([patternBytes(0, 4 * 1024 * 1024).slice()], 'one.bin')]);
+    await until(() => phone.transfers.items.length === 1);
+    await laptop.transfers.send('alice', [new File([patternBytes(0, 1000, 5).slice()], 'two.bin')]);
+    await until(() => alice.transfers.items.length === 2);
+    expect(laptop.transfers.items.map((item) => item.direction)).toEqual(['outgoing']);
+    const [toBob, fromLaptop] = alice.transfers.items;
+    const onPhone = phone.transfers.items[0]!;
+    await phone.transfers.accept(onPhone, onPhone.files[0]!.file.fileId);
+    await until(() => onPhone.progress.bytes > 0);
+
+    // The phone's link drops: only the phone's transfer waits; the laptop's goes on and verifies.
+    toPhone.drop();
+    expect([toBob?.waiting, fromLaptop?.waiting]).toEqual([true, false]);
+    await alice.transfers.accept(fromLaptop!, fromLaptop!.files[0]!.file.fileId);
+    await until(() => stateOf(fromLaptop) === 'verified');
+    expect(stateOf(toBob)).toBe('sending');
+
+    // The phone's page comes back under a new connection id: its transfer resumes there.
+    link(alice, 'a1', phone, 'b3');
+    await until(() => stateOf(onPhone) === 'verified' && stateOf(toBob) === 'verified');
   });
 
   it('refuses to send without an open link', async () => {

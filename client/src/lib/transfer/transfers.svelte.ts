@@ -1,8 +1,13 @@
 /**
- * File transfers of the signed-in user (issue 6): one {@link TransferRouter} per friend connection,
- * attached to that link's file channel while it is open (so a replaced or reopened link resumes
- * every transfer from the receiver's verified offset), and the transfers as the UI shows them.
- * Created per sign-in by the session; components call `send`, `accept`, `decline`, `cancel`.
+ * File transfers of the signed-in user (issue 6), and the transfers as the UI shows them. Created
+ * per sign-in by the session; components call `send`, `accept`, `decline`, `cancel`.
+ *
+ * A transfer belongs to a page of the friend (its instance, said in `peer_hello`), not to one of its
+ * connections: a signaling reconnect on either side gives the friend's page a new connection id,
+ * and the link that comes back goes to that new id. So there is one {@link TransferRouter} per
+ * friend page, attached to the file channel of whichever link to that page opened last, detached
+ * only when that very link closes (an older link closing late changes nothing). On each attach every
+ * transfer goes on from the receiver's verified offset.
  */
 import { isTransferControl } from '../../../../shared/peer-protocol.js';
 import {
@@ -51,6 +56,8 @@ export class TransferItem {
   progress = $state.raw<TransferProgress>(IDLE);
   /** What went wrong outside the protocol (hashing, the save dialog), for the user. */
   problem = $state<string | null>(null);
+  /** No link to the friend's page is open: the transfer waits for one, then goes on. */
+  waiting = $state(false);
   sender: TransferSender | null = null;
   receiver: TransferReceiver | null = null;
 
@@ -76,13 +83,24 @@ export interface TransfersStateOptions {
   onVerified?: (friendId: string, direction: 'out' | 'in', file: OfferedFile) => void;
 }
 
+/** The transfers with one page of a friend, and the connection whose link they are on now. */
+interface PageTransfers {
+  friendId: string;
+  instance: string;
+  router: TransferRouter;
+  /** null while no link to the page is open. */
+  connectionId: string | null;
+}
+
 export class TransfersState {
   readonly #peers: PeerNetwork;
   readonly #warn: (message: string, detail?: unknown) => void;
   readonly #onVerified: NonNullable<TransfersStateOptions['onVerified']>;
   // Looked up in methods only; what the UI shows is in `#items`.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  readonly #routers = new Map<string, TransferRouter>();
+  readonly #pages = new Map<string, PageTransfers>();
+  /** The page each item is with. */
+  readonly #itemPages = new WeakMap<TransferItem, PageTransfers>();
   readonly #unsubscribe: Array<() => void>;
   #items = $state.raw<TransferItem[]>([]);
 
@@ -92,11 +110,20 @@ export class TransfersState {
     this.#onVerified = options.onVerified ?? (() => {});
     this.#unsubscribe = [
       this.#peers.on('link', (e) => this.#handleLink(e)),
+      this.#peers.on('instance', ({ friendId, connectionId, instance }) => {
+        if (this.#pages.get(key(friendId, instance))?.connectionId !== connectionId)
+          this.#attach(friendId, connectionId);
+      }),
       this.#peers.on('message', ({ friendId, connectionId, message }) => {
-        if (isTransferControl(message)) this.#router(friendId, connectionId).handleControl(message);
+        if (!isTransferControl(message)) return;
+        const page = this.#pageBehind(friendId, connectionId);
+        // The hello goes first on every channel: only a peer that broke the order gets here.
+        if (!page) return this.#warn('transfer: dropped a message from an unknown page');
+        page.router.handleControl(message);
       }),
       this.#peers.on('chunk', ({ friendId, connectionId, frame }) => {
-        this.#routers.get(key(friendId, connectionId))?.handleChunk(frame);
+        const instance = this.#peers.instanceOf(friendId, connectionId);
+        if (instance !== null) this.#pages.get(key(friendId, instance))?.router.handleChunk(frame);
       }),
     ];
   }
@@ -112,8 +139,8 @@ export class TransfersState {
   }
 
   /**
-   * Hashes the files and offers them to one open connection of the friend (the first), in offers of
-   * at most `OFFER_FILES_MAX` files. Rejects when the friend has no open link, and with a
+   * Hashes the files and offers them to one page of the friend (that of the first open link), in
+   * offers of at most `OFFER_FILES_MAX` files. Rejects when the friend has no open link, and with a
    * `too_large` TransferError naming the files not offered while the friend is reached over the
    * server relay only and they are larger than it carries (the others are offered).
    */
@@ -121,8 +148,11 @@ export class TransfersState {
     const tooLarge =
       this.#peers.path(friendId) === 'server' ? files.filter((f) => f.size > RELAY_FILE_MAX_BYTES) : [];
     if (tooLarge.length > 0) files = files.filter((f) => !tooLarge.includes(f));
-    const connectionId = this.#peers.openLinks(friendId)[0];
-    if (connectionId === undefined) throw new Error('not connected');
+    const page = this.#peers
+      .openLinks(friendId)
+      .map((connectionId) => this.#pageBehind(friendId, connectionId))
+      .find((found) => found !== null);
+    if (!page) throw new Error('not connected');
     for (let start = 0; start < files.length; start += OFFER_FILES_MAX) {
       const batch = files.slice(start, start + OFFER_FILES_MAX);
       const item = new TransferItem(crypto.randomUUID(), friendId, 'outgoing');
@@ -131,8 +161,8 @@ export class TransfersState {
         state: 'preparing',
         bytes: 0,
       }));
-      this.#items = [...this.#items, item];
-      void this.#offer(item, connectionId, batch);
+      this.#join(item, page);
+      void this.#offer(item, page, batch);
     }
     if (tooLarge.length > 0)
       throw new TransferError('too_large', overRelayCapMessage(tooLarge.map((f) => f.name)));
@@ -178,11 +208,11 @@ export class TransfersState {
   /** Stops listening and pauses every transfer (sign-out). */
   dispose(): void {
     for (const off of this.#unsubscribe) off();
-    for (const router of this.#routers.values()) router.detach();
-    this.#routers.clear();
+    for (const page of this.#pages.values()) page.router.detach();
+    this.#pages.clear();
   }
 
-  async #offer(item: TransferItem, connectionId: string, batch: readonly PickedFile[]): Promise<void> {
+  async #offer(item: TransferItem, page: PageTransfers, batch: readonly PickedFile[]): Promise<void> {
     try {
       const outgoing = await prepareFiles(batch, {
         onProgress: (hashed, total) => {
@@ -206,7 +236,7 @@ export class TransfersState {
       });
       sender.on('progress', show);
       show();
-      this.#router(item.friendId, connectionId).send(sender);
+      page.router.send(sender);
     } catch (error) {
       item.problem = toError(error).message;
       item.files = item.files.map((f) => ({ ...f, state: 'failed' }));
@@ -214,7 +244,8 @@ export class TransfersState {
     }
   }
 
-  #handleOffer(friendId: string, receiver: TransferReceiver): void {
+  #handleOffer(page: PageTransfers, receiver: TransferReceiver): void {
+    const { friendId } = page;
     const item = new TransferItem(receiver.transferId, friendId, 'incoming');
     item.receiver = receiver;
     const show = () => {
@@ -233,37 +264,80 @@ export class TransfersState {
     });
     receiver.on('progress', show);
     show();
-    this.#items = [...this.#items, item];
+    this.#join(item, page);
   }
 
-  #router(friendId: string, connectionId: string): TransferRouter {
-    const id = key(friendId, connectionId);
-    let router = this.#routers.get(id);
-    if (!router) {
-      router = new TransferRouter({
-        onOffer: (receiver) => this.#handleOffer(friendId, receiver),
+  #page(friendId: string, instance: string): PageTransfers {
+    const id = key(friendId, instance);
+    const known = this.#pages.get(id);
+    if (known) return known;
+    const page: PageTransfers = {
+      friendId,
+      instance,
+      connectionId: null,
+      router: new TransferRouter({
+        onOffer: (receiver) => this.#handleOffer(page, receiver),
         receiver: { warn: this.#warn },
-      });
-      this.#routers.set(id, router);
-      const channel = this.#peers.fileChannel(friendId, connectionId);
-      if (channel) router.attach(channel);
-    }
-    return router;
+      }),
+    };
+    this.#pages.set(id, page);
+    return page;
+  }
+
+  /**
+   * The transfers with the page behind an open link (put on that link if they are on none); null
+   * until the link's hello said which page it is.
+   */
+  #pageBehind(friendId: string, connectionId: string): PageTransfers | null {
+    const instance = this.#peers.instanceOf(friendId, connectionId);
+    if (instance === null) return null;
+    const page = this.#page(friendId, instance);
+    if (page.connectionId === null) this.#attach(friendId, connectionId);
+    return page;
   }
 
   #handleLink({ friendId, connectionId, open }: PeerNetworkEvents['link']): void {
-    const channel = open ? this.#peers.fileChannel(friendId, connectionId) : null;
-    const router = this.#routers.get(key(friendId, connectionId));
-    if (!router) {
-      if (channel) this.#router(friendId, connectionId);
-      return;
+    // Closed, or open again (a newer link replaced the old one): the channel the page was on is gone.
+    for (const page of this.#pages.values()) {
+      if (page.friendId !== friendId || page.connectionId !== connectionId) continue;
+      page.connectionId = null;
+      page.router.detach();
+      this.#showWaiting(page);
     }
-    // A replaced or reopened link: every transfer goes on from the receiver's verified offset.
-    if (channel) router.attach(channel);
-    else router.detach();
+    if (open) this.#attach(friendId, connectionId);
+  }
+
+  /**
+   * Moves the page behind that connection onto its link: every transfer goes on from the receiver's
+   * verified offset. Until the link's hello says which page it is, nothing (`instance` follows).
+   */
+  #attach(friendId: string, connectionId: string): void {
+    const instance = this.#peers.instanceOf(friendId, connectionId);
+    const channel = instance === null ? null : this.#peers.fileChannel(friendId, connectionId);
+    if (instance === null || !channel) return;
+    const page = this.#page(friendId, instance);
+    page.connectionId = connectionId;
+    page.router.attach(channel);
+    this.#showWaiting(page);
+  }
+
+  #join(item: TransferItem, page: PageTransfers): void {
+    this.#itemPages.set(item, page);
+    item.waiting = page.connectionId === null;
+    this.#items = [...this.#items, item];
+  }
+
+  /** Whether the page's transfers wait for a link; no speed to show while they do. */
+  #showWaiting(page: PageTransfers): void {
+    const waiting = page.connectionId === null;
+    for (const item of this.#items) {
+      if (this.#itemPages.get(item) !== page || item.waiting === waiting) continue;
+      item.waiting = waiting;
+      if (waiting) item.progress = { ...item.progress, bytesPerSecond: 0, secondsLeft: null };
+    }
   }
 }
 
-function key(friendId: string, connectionId: string): string {
-  return `${friendId}\u0000${connectionId}`;
+function key(friendId: string, instance: string): string {
+  return `${friendId}\u0000${instance}`;
 }
