@@ -3,13 +3,13 @@
  * loopback. A 50 MiB random file arrives with an equal SHA-256 (the receiver keeps it in memory:
  * `showSaveFilePicker` is taken away, so Save downloads it), decline, and cancel from either side.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { befriend, expectBadge, LIVE_MS, openChat, signedInUser, type User } from './chat-page.js';
+import { befriend, expectBadge, LIVE_MS, openChat, type User } from './chat-page.js';
+import { card, memoryUser, saveAndHash, sendFile, writeRandomFile as writeFileIn } from './file-page.js';
 import { launchBrowser, startApp, type RunningApp } from './harness.js';
 
 let browser: Browser;
@@ -28,18 +28,9 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A user whose browser keeps received files in memory (no File System Access API). */
-const memoryUser = (prefix: string) =>
-  signedInUser(browser, app, prefix, {
-    onPage: (page) =>
-      void page.addInitScript(() => {
-        Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
-      }),
-  });
-
 async function friends(): Promise<[User, User]> {
-  const a = await memoryUser('fa');
-  const b = await memoryUser('fb');
+  const a = await memoryUser(browser, app, 'fa');
+  const b = await memoryUser(browser, app, 'fb');
   await befriend(a, b);
   await openChat(a.page, b.username);
   await openChat(b.page, a.username);
@@ -48,18 +39,7 @@ async function friends(): Promise<[User, User]> {
   return [a, b];
 }
 
-async function writeRandomFile(name: string, size: number): Promise<{ path: string; sha256: string }> {
-  const bytes = randomBytes(size);
-  const path = join(dir, name);
-  await writeFile(path, bytes);
-  return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
-}
-
-async function sendFile(page: Page, path: string): Promise<void> {
-  await page.locator('input[type="file"]').setInputFiles(path);
-}
-
-const card = (page: Page, name: string) => page.locator('li[data-transfer]').filter({ hasText: name });
+const writeRandomFile = (name: string, size: number) => writeFileIn(dir, name, size);
 
 describe('file transfer', () => {
   it('sends a 50 MiB file that arrives intact (equal SHA-256), with progress on both sides', async () => {
@@ -78,16 +58,7 @@ describe('file transfer', () => {
     await card(a.page, 'random-50.bin').getByText('Verified', { exact: true }).waitFor({ timeout: LIVE_MS });
     expect(await bar.getAttribute('aria-valuenow')).toBe(String(50 * 1024 * 1024));
 
-    const [download] = await Promise.all([
-      b.page.waitForEvent('download'),
-      incoming.getByRole('button', { name: 'Save' }).click(),
-    ]);
-    expect(download.suggestedFilename()).toBe('random-50.bin');
-    const saved = await download.path();
-    const received = createHash('sha256')
-      .update(await readFile(saved))
-      .digest('hex');
-    expect(received).toBe(file.sha256);
+    expect(await saveAndHash(b.page, 'random-50.bin')).toBe(file.sha256);
     expect(a.pageErrors).toEqual([]);
     expect(b.pageErrors).toEqual([]);
   }, 240_000);

@@ -2,12 +2,18 @@
  * The transport ladder in real Chromium against the real server: TURN through a real coturn when ICE
  * is forced to relay candidates; the end-to-end encrypted server relay when ICE cannot work at all
  * (relay-only policy and a TURN URL where nothing listens), and the switch to a data channel once
- * coturn appears on that URL; and a tap on every WebSocket frame showing that the server relays
- * ciphertext only.
+ * coturn appears on that URL; a tap on every WebSocket frame showing that the server relays
+ * ciphertext only; and a file over the server relay, paced and capped, its bytes never in clear.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELAY_FILE_MAX_BYTES } from '../shared/transfer-protocol.js';
+import { RELAY_CHUNK_SIZE } from '../client/src/lib/transfer/relay-chunk-channel.js';
+import { overRelayCapMessage, relayCapHint } from '../client/src/lib/transfer/transfer-format.js';
 import type { Config } from '../signaling/src/config.js';
 import { freeTcpPort, startCoturn, type CoturnHandle } from '../signaling/test/coturn.js';
 import {
@@ -20,8 +26,10 @@ import {
   send,
   signedInUser,
   texts,
+  LIVE_MS,
   type User,
 } from './chat-page.js';
+import { card, memoryUser, saveAndHash, sendFile, writeRandomFile } from './file-page.js';
 import { launchBrowser, startApp, type RunningApp } from './harness.js';
 
 let browser: Browser;
@@ -232,6 +240,111 @@ describe('what the server relays', () => {
       await app.close();
     }
   });
+});
+
+describe('files over the server relay', () => {
+  it(
+    'sends a 2 MiB file end-to-end encrypted at the relay’s pace while chat flows, and refuses one over the cap',
+    { timeout: 240_000 },
+    async () => {
+      const port = await freeTcpPort();
+      const app = await startApp(
+        relayOnly(`turn:127.0.0.1:${port}?transport=udp`, randomBytes(24).toString('hex')),
+      );
+      const dir = await mkdtemp(join(tmpdir(), 'parley-relay-files-'));
+      try {
+        const frames: string[] = [];
+        /** When each box of a chunk left Ada's page (chunk boxes fill a frame; messages are small). */
+        const chunkBoxesSent: number[] = [];
+        const tap = (page: Page, sender: boolean) =>
+          page.on('websocket', (socket) => {
+            socket.on('framesent', ({ payload }) => {
+              const text = String(payload);
+              frames.push(text);
+              if (sender && text.includes('"kind":"box"') && text.length > 40_000)
+                chunkBoxesSent.push(Date.now());
+            });
+            socket.on('framereceived', ({ payload }) => frames.push(String(payload)));
+          });
+        const a = await memoryUser(browser, app, 'fra', { onPage: (page) => tap(page, true) });
+        const b = await memoryUser(browser, app, 'frb', { onPage: (page) => tap(page, false) });
+        await befriend(a, b);
+        await openChat(a.page, b.username);
+        await openChat(b.page, a.username);
+        await expectBadge(a.page, 'Server relay', 30_000);
+        await expectBadge(b.page, 'Server relay', 30_000);
+        await a.page.getByText(relayCapHint(), { exact: false }).waitFor({ timeout: LIVE_MS });
+
+        const size = 2 * 1024 * 1024;
+        const file = await writeRandomFile(dir, 'relayed-2.bin', size);
+        await sendFile(a.page, file.path);
+        const incoming = card(b.page, 'relayed-2.bin');
+        await incoming.getByText('2.1 MB').waitFor({ timeout: LIVE_MS });
+        await incoming.getByRole('button', { name: 'Accept' }).click();
+        const accepted = Date.now();
+        // Chat goes on during the transfer, over the same relay sessions and pacers.
+        const during = ['chat during the relayed file', 'and back during it'];
+        const typed = Date.now();
+        await send(a.page, during[0]!);
+        await expectTexts(b.page, a.username, [during[0]!]);
+        const chatMs = Date.now() - typed;
+        const chatBeforeFile = (await incoming.getByText('Verified', { exact: true }).count()) === 0;
+        await send(b.page, during[1]!);
+        await expectState(a.page, b.username, during[0]!, 'Delivered');
+        await expectState(b.page, a.username, during[1]!, 'Delivered');
+
+        await incoming.getByText('Verified', { exact: true }).waitFor({ timeout: 120_000 });
+        const seconds = (Date.now() - accepted) / 1000;
+        await card(a.page, 'relayed-2.bin')
+          .getByText('Verified', { exact: true })
+          .waitFor({ timeout: LIVE_MS });
+        expect(await saveAndHash(b.page, 'relayed-2.bin')).toBe(file.sha256);
+        await expectBadge(a.page, 'Server relay');
+
+        // The pace once the pacer's burst is spent: chunk boxes after the first 30.
+        const steady = chunkBoxesSent.slice(30);
+        // Every full chunk went once (the last, shorter box may not count as a full frame here).
+        expect(chunkBoxesSent.length).toBeGreaterThanOrEqual(Math.floor(size / RELAY_CHUNK_SIZE));
+        expect(chunkBoxesSent.length).toBeLessThanOrEqual(Math.ceil(size / RELAY_CHUNK_SIZE));
+        const steadyKiBps =
+          steady.length > 1
+            ? ((steady.length - 1) * RELAY_CHUNK_SIZE) / 1024 / ((steady.at(-1)! - steady[0]!) / 1000)
+            : NaN;
+        console.info(
+          `relay file e2e: 2 MiB verified ${seconds.toFixed(1)} s after Accept ` +
+            `(${(size / 1024 / seconds).toFixed(0)} KiB/s with the burst), steady ${steadyKiBps.toFixed(0)} KiB/s ` +
+            `over ${steady.length} boxes; a chat message during it arrived in ${chatMs} ms` +
+            `${chatBeforeFile ? ', before the file' : ''}`,
+        );
+
+        // No part of the file in clear on the wire, not even in base64; nothing was rate limited.
+        const wire = frames.join('\n');
+        expect(wire).not.toContain('rate_limited');
+        for (let offset = 0; offset < size; offset += size / 16) {
+          const slice = file.bytes.subarray(offset, offset + 27);
+          for (let shift = 0; shift < 3; shift++)
+            expect(wire).not.toContain(slice.subarray(shift, shift + 24).toString('base64'));
+        }
+
+        // A file over the cap is refused while only the relay reaches the friend, and says why.
+        const tooBig = join(dir, 'too-big.bin');
+        await writeFile(tooBig, Buffer.alloc(RELAY_FILE_MAX_BYTES + 1));
+        await sendFile(a.page, tooBig);
+        await a.page
+          .getByRole('alert')
+          .getByText(overRelayCapMessage(['too-big.bin']), { exact: true })
+          .waitFor({ timeout: LIVE_MS });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect(await card(a.page, 'too-big.bin').count()).toBe(0);
+        expect(await card(b.page, 'too-big.bin').count()).toBe(0);
+        expect([...a.pageErrors, ...b.pageErrors]).toEqual([]);
+        await Promise.all([a.context.close(), b.context.close()]);
+      } finally {
+        await app.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 /**

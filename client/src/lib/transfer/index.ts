@@ -28,12 +28,14 @@
  *   state machines accept them in any order relative to the chunks (stale chunks are ignored, a gap
  *   makes the receiver ask again from its offset). Sending them as text on the file channel also
  *   works and keeps them in order with the chunks.
- * - Over the server relay (no data channel): a `ChunkChannel` whose frames travel as end-to-end
- *   encrypted boxes: chunks of about 32 KiB so a sealed, base64 box fits the gateway's 64 KiB frame;
- *   `bufferedAmount` is what waits in the relay pacer, `onDrain` fires when that backlog is low. The
- *   relay's pace (about 0.5 MiB/s, 8 MiB per 10 s per user) makes large files impractical there:
- *   cap the size offered over the relay (suggested 32 MiB, about a minute), shown to the user, and
- *   check it before offering while the path is `server`.
+ * - Over the server relay (no data channel): `relayChunkChannel` (what `PeerNetwork.fileChannel`
+ *   gives for a connection only the relay reaches). Each chunk frame travels in one end-to-end
+ *   encrypted box (about 36 KiB of file: the sealed, base64 box fills the gateway's frame), behind
+ *   the session's messages; `bufferedAmount` is what waits in the session, `onDrain` fires as each
+ *   box goes. The channel carries its limits (`chunkSize`, `highWaterMark`, `maxFileSize`), which
+ *   the sender and the router respect. The pace (10 boxes a second, about 360 KiB/s) caps files
+ *   there at `RELAY_FILE_MAX_BYTES` (20 MB, about a minute): `TransfersState.send` refuses larger
+ *   ones while the path is `server`; one already under way waits for a data channel.
  * - The UI picks the sink on the click on "Accept": `pickSaveTarget(safeFileName(name))` then
  *   `DiskSink.open` where `canSaveToDisk()`, else `MemorySink` (files over 256 MiB: say why and
  *   suggest a Chromium browser). The service-worker streaming download is designed in
@@ -59,6 +61,12 @@ export { BlobSource, type FileSource } from './file-source.js';
 export { createSha256, hashSource, type HashCheckpoint, type StreamingHash } from './hasher.js';
 export { prepareFiles, type PickedFile, type PrepareFilesOptions } from './outgoing-files.js';
 export { ProgressMeter, type TransferProgress } from './progress-meter.js';
+export {
+  RELAY_CHUNK_SIZE,
+  RELAY_HIGH_WATER_MARK,
+  relayChunkChannel,
+  type RelayChunkLink,
+} from './relay-chunk-channel.js';
 export { TransferError, toError, type TransferErrorReason } from './transfer-error.js';
 export {
   TransferReceiver,
