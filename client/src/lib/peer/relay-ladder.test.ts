@@ -5,7 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
 import type { PresenceStatus } from '../../../../shared/api.js';
 import type { PeerMessage } from '../../../../shared/peer-protocol.js';
+import { RELAY_FILE_MAX_BYTES } from '../../../../shared/transfer-protocol.js';
 import { toBase64 } from '../relay/relay-crypto.js';
+import { RELAY_CHUNK_SIZE } from '../transfer/relay-chunk-channel.js';
 import type { PeerFactory } from './peer-factory.js';
 import { PeerMesh } from './peer-mesh.js';
 import type { PeerNetworkEvents } from './peer-network.js';
@@ -80,6 +82,7 @@ function side(
   mesh.on('link', (e) => events.link.push(e));
   mesh.on('path', (e) => events.path.push(e));
   mesh.on('message', (e) => events.message.push(e));
+  mesh.on('chunk', (e) => events.chunk.push(e));
   gateway.hello(connectionId, friends);
   return {
     userId,
@@ -180,6 +183,25 @@ describe('falling back to the server relay', () => {
     expect(ada.fakes.peers.flatMap((peer) => peer.sent)).toEqual([]);
   });
 
+  it('gives a file channel over the session, with the relay’s limits: chunks and control arrive', async () => {
+    const { server, ada, bob } = await relayed();
+    const channel = ada.mesh.fileChannel('bob', 'b1');
+    expect(channel).toMatchObject({ chunkSize: RELAY_CHUNK_SIZE, maxFileSize: RELAY_FILE_MAX_BYTES });
+    expect(ada.mesh.fileChannel('bob', 'nope')).toBeNull();
+    const frame = new Uint8Array(1000).map((_, i) => (i * 13) & 0xff);
+    const decline = { type: 'file_decline', transferId: '6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f' } as const;
+    expect(channel?.send(frame.slice().buffer)).toBe(true);
+    expect(channel?.sendControl(decline)).toBe(true);
+    await until(() => bob.events.chunk.length === 1 && bob.events.message.length === 1, 'both');
+    expect(bob.events.chunk[0]).toMatchObject({ friendId: 'ada', connectionId: 'a1' });
+    expect([...new Uint8Array(bob.events.chunk[0]!.frame)]).toEqual([...frame]);
+    expect(bob.events.message[0]).toMatchObject({ friendId: 'ada', connectionId: 'a1', message: decline });
+    expect(server.relayedOf('box').every((box) => !box.data.includes(toBase64(frame.subarray(0, 30))))).toBe(
+      true,
+    );
+    expect(ada.fakes.peers.flatMap((peer) => peer.sent)).toEqual([]);
+  });
+
   it('drops a box the server altered, logs it, and goes on with the next ones', async () => {
     const { server, ada, bob } = await relayed();
     await quiet(); // both hellos through
@@ -264,6 +286,10 @@ describe('switching to a data channel', () => {
     await until(() => ada.texts().length === 1, 'the answer');
     expect(bobPeer.sentMessages().at(-1)).toMatchObject({ text: 'back over the channel' });
     expect(server.relayedOf('box')).toHaveLength(boxes);
+    // Files take the data channel now, without the relay's limits.
+    const files = ada.mesh.fileChannel('bob', 'b1');
+    expect(files).not.toBeNull();
+    expect(files?.maxFileSize).toBeUndefined();
   });
 
   it('shows TURN when the data channel is relayed by TURN', async () => {
