@@ -1,7 +1,8 @@
 /**
  * File transfer through the UI (issue 6): two users in two Chromium contexts, a real data channel on
  * loopback. A 50 MiB random file arrives with an equal SHA-256 (the receiver keeps it in memory:
- * `showSaveFilePicker` is taken away, so Save downloads it), decline, and cancel from either side.
+ * `showSaveFilePicker` is taken away, so Save downloads it) and stays in both chat histories,
+ * decline, and cancel from either side.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -59,6 +60,16 @@ describe('file transfer', () => {
     expect(await bar.getAttribute('aria-valuenow')).toBe(String(50 * 1024 * 1024));
 
     expect(await saveAndHash(b.page, 'random-50.bin')).toBe(file.sha256);
+
+    // Both histories keep the file, and still do after a reload (the live cards do not).
+    const record = (user: User) =>
+      user.page.locator('[data-file-record]').filter({ hasText: 'random-50.bin' });
+    await record(a).getByText('52.4 MB · Sent, verified').waitFor({ timeout: LIVE_MS });
+    await record(b).getByText('52.4 MB · Received, verified').waitFor({ timeout: LIVE_MS });
+    await b.page.reload();
+    await openChat(b.page, a.username);
+    await record(b).waitFor({ timeout: LIVE_MS });
+    expect(await card(b.page, 'random-50.bin').count()).toBe(0);
     expect(a.pageErrors).toEqual([]);
     expect(b.pageErrors).toEqual([]);
   }, 240_000);
