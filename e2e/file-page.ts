@@ -1,7 +1,8 @@
 /**
  * e2e helpers for file transfers: users whose browser keeps received files in memory (the File
- * System Access API is taken away, so Save downloads the file), random files on disk with their
- * SHA-256, sending through the file input, and the transfer cards.
+ * System Access API is taken away, so Save downloads the file) or streams them to disk (a save
+ * picker into the origin private file system), random files on disk with their SHA-256, sending
+ * through the file input, and the transfer cards.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -26,6 +27,39 @@ export function memoryUser(
       options.onPage?.(page);
     },
   });
+}
+
+/**
+ * A user whose browser streams received files to disk through the real `DiskSink`: the save picker
+ * (which would need a person) hands out files of the origin private file system instead.
+ */
+export function diskUser(
+  browser: Browser,
+  app: RunningApp,
+  prefix: string,
+  options: { onPage?: (page: Page) => void } = {},
+): Promise<User> {
+  return signedInUser(browser, app, prefix, {
+    onPage: (page) => {
+      void page.addInitScript(() => {
+        const pick = async ({ suggestedName }: { suggestedName?: string } = {}) =>
+          (await navigator.storage.getDirectory()).getFileHandle(suggestedName ?? 'unnamed', {
+            create: true,
+          });
+        Object.defineProperty(window, 'showSaveFilePicker', { value: pick, configurable: true });
+      });
+      options.onPage?.(page);
+    },
+  });
+}
+
+/** The SHA-256 (hex) of a file a {@link diskUser}'s page saved, read back and hashed in the page. */
+export function savedSha256(page: Page, name: string): Promise<string> {
+  return page.evaluate(async (fileName) => {
+    const handle = await (await navigator.storage.getDirectory()).getFileHandle(fileName);
+    const digest = await crypto.subtle.digest('SHA-256', await (await handle.getFile()).arrayBuffer());
+    return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  }, name);
 }
 
 export interface RandomFile {

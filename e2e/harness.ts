@@ -32,6 +32,13 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<Running
   return { url: server.url, close: () => server.close() };
 }
 
+/** The server's TURN settings: relay candidates only (ICE policy `relay`), with this URL and secret. */
+export function relayOnly(url: string, secret: string): Partial<Config> {
+  return {
+    turn: { stunUrls: [], turnUrls: [url], secret, ttlSeconds: 3600, transportPolicy: 'relay' },
+  };
+}
+
 /**
  * A username no other test uses: the tests share one Redis that is never flushed. Fits the
  * username rules (3-32 of a-z 0-9 _ . -).

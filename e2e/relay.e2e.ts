@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_FILE_MAX_BYTES } from '../shared/transfer-protocol.js';
 import { RELAY_CHUNK_SIZE } from '../client/src/lib/transfer/relay-chunk-channel.js';
 import { overRelayCapMessage, relayCapHint } from '../client/src/lib/transfer/transfer-format.js';
-import type { Config } from '../signaling/src/config.js';
 import { freeTcpPort, startCoturn, type CoturnHandle } from '../signaling/test/coturn.js';
 import {
   befriend,
@@ -30,7 +29,7 @@ import {
   type User,
 } from './chat-page.js';
 import { card, memoryUser, saveAndHash, sendFile, writeRandomFile } from './file-page.js';
-import { launchBrowser, startApp, type RunningApp } from './harness.js';
+import { launchBrowser, relayOnly, startApp, type RunningApp } from './harness.js';
 
 let browser: Browser;
 
@@ -41,13 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** The server's TURN settings: relay candidates only, with these URLs and secret. */
-function relayOnly(url: string, secret: string): Partial<Config> {
-  return {
-    turn: { stunUrls: [], turnUrls: [url], secret, ttlSeconds: 3600, transportPolicy: 'relay' },
-  };
-}
 
 async function friends(app: RunningApp, options: { onPage?: (page: Page) => void } = {}) {
   const a = await signedInUser(browser, app, 'ra', options);

@@ -4,7 +4,7 @@
  * `npm run bench:connect` (nothing in the UI uses them):
  *
  * - `window.__parley.peers`: the {@link PeerMesh} (`connect`, `disconnect(friendId)`,
- *   `disconnectAll()`, `openLinks`, `path`, `on`).
+ *   `disconnectAll()`, `openLinks`, `path`, `on`, `connectionId`, `instance`, `instanceOf`).
  * - Performance marks `parley:connect:<friendId>` (when `connect` finds no open link and nothing
  *   under way), `parley:open:<friendId>` (when the friend's first data channel opens) and
  *   `parley:relay:<friendId>` (when a server-relay session to them opens).

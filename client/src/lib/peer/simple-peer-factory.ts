@@ -5,6 +5,12 @@
  * in Chromium 156); the channel's own `open` event is listened to as well and whichever comes first
  * counts, so the first message goes out as early as the browser allows.
  *
+ * When either channel closes (the other side went away, or the connection was closed under it),
+ * simple-peer destroys itself but its own `close` event can get lost in that teardown (its
+ * channel-close path calls its destroy directly, which then swallows the stream's own destroy and
+ * never emits `close`), leaving a dead link that looks open. So the channels' own `close` events
+ * report the close too.
+ *
  * The library is loaded with a dynamic import: the first dial does not wait for it (the mesh loads it
  * when created), the sign-in page does not carry it, and Node (unit tests) never evaluates it (its
  * Node build needs a native module).
@@ -66,9 +72,15 @@ export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
     const onFileMessage = (event: MessageEvent) => {
       if (live) events.fileData(event.data);
     };
+    const closed = () => {
+      if (!live) return;
+      detach();
+      events.close(failure);
+    };
     if (fileChannel) {
       fileChannel.addEventListener('open', opened, { once: true });
       fileChannel.addEventListener('message', onFileMessage);
+      fileChannel.addEventListener('close', closed, { once: true });
     }
     const listeners: { [E in keyof SimplePeerEvents]: SimplePeerEvents[E] } = {
       signal: (data) => {
@@ -84,16 +96,13 @@ export function simplePeerFactory(Peer: SimplePeerClass): PeerFactory {
       error: (error) => {
         failure = error;
       },
-      close: () => {
-        if (!live) return;
-        detach();
-        events.close(failure);
-      },
+      close: closed,
     };
     const on = <E extends keyof SimplePeerEvents>(event: E) => peer.on(event, listeners[event]);
     (Object.keys(listeners) as Array<keyof SimplePeerEvents>).forEach(on);
 
     const channelOpen = (channel: RTCDataChannel) => {
+      channel.addEventListener('close', closed, { once: true });
       if (channel.readyState === 'open') chatOpened();
       else channel.addEventListener('open', chatOpened, { once: true });
     };
