@@ -12,10 +12,12 @@
  * `shared/transfer-protocol.ts`.
  *
  * What the integration needs from the peer layer:
- * - One `TransferRouter` per friend connection, `attach(channel)` when its link opens (also on an
- *   "open" again for a replaced link) and `detach()` when it closes; control messages and binary
- *   frames from that connection go to `handleControl` / `handleChunk`. An offer goes to one
- *   connection of the friend (the one in use), not to all of its devices.
+ * - One `TransferRouter` per page of the friend (the instance its `peer_hello` names, which stays
+ *   when a signaling reconnect changes its connection id), `attach(channel)` when a link to that
+ *   page opens (also on an "open" again for a replaced link) and `detach()` only when the link it
+ *   is on closes; control messages and binary frames from that page's links go to `handleControl`
+ *   / `handleChunk` (`transfers.svelte.ts`). An offer goes to one page of the friend (the one in
+ *   use), not to all of its devices.
  * - A binary channel per link, separate from chat so chat never waits behind file chunks: a second
  *   data channel on the same RTCPeerConnection, created on both sides with `negotiated: true` and a
  *   fixed id above the auto-assigned ones (simple-peer's non-initiator takes any channel announced by
