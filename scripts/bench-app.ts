@@ -131,6 +131,8 @@ export interface FloorHooks {
   close(): void;
   /** This page's end of the current pair's data channel (the offerer's at once, the answerer's on open). */
   channel(): RTCDataChannel | null;
+  /** This page's end of the current pair. */
+  connection(): RTCPeerConnection | null;
 }
 
 /**
@@ -214,6 +216,7 @@ async function installFloor(relayUrl: string): Promise<void> {
       pc = channel = null;
     },
     channel: () => channel,
+    connection: () => pc,
   };
 }
 
