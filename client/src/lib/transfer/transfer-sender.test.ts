@@ -90,6 +90,37 @@ describe('TransferSender', () => {
     expect(chunks().map((c) => c.offset)).toEqual([90 * KiB, 40 * KiB, 72 * KiB]);
   });
 
+  it('reads the file a block at a time and cuts its chunks from the block', async () => {
+    const { sender, channel, accept, chunks, files } = await setup([300 * KiB], {
+      chunkSize: 32 * KiB,
+      readBlock: 128 * KiB,
+    });
+    const source = files[0]!.source as PatternSource;
+    const reads = () => source.reads - hashed;
+    // The fixture's hash read it once.
+    const hashed = source.reads;
+    sender.attach(channel);
+    accept(0);
+    await settle();
+    // Blocks at 0, 128 KiB and 256 KiB (the last one short: the file ends).
+    expect(reads()).toBe(3);
+    expect(chunks()).toHaveLength(10);
+    // Buffer.equals: toEqual walks typed arrays element by element (seconds for a few hundred KiB).
+    const intact = (c: { offset: number; payload: Uint8Array }) =>
+      Buffer.from(c.payload).equals(patternBytes(c.offset, c.payload.byteLength, 1));
+    expect(chunks().every(intact)).toBe(true);
+    // Sent back into the last block: cut from it; before it: read again from there.
+    accept(0, 288 * KiB);
+    await settle();
+    expect(reads()).toBe(3);
+    accept(0, 100 * KiB);
+    await settle();
+    expect(reads()).toBe(5);
+    const resent = chunks().slice(11);
+    expect(resent[0]?.offset).toBe(100 * KiB);
+    expect(resent.every(intact)).toBe(true);
+  });
+
   it('keeps the send buffer under the high-water mark and refills on drain', async () => {
     const { sender, channel, accept } = await setup([12 * MiB], { chunkSize: 64 * KiB });
     sender.attach(channel);
