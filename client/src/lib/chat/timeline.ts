@@ -67,7 +67,19 @@ export function dayLabel(ts: number, now: number, locale?: string | string[]): s
   });
 }
 
+/**
+ * Formatters by locale: `toLocaleTimeString` with options builds a new one on every call (tens of
+ * microseconds), and every bubble of an open chat formats its time again when a message arrives.
+ */
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The time of day of a message, e.g. "14:05" or "2:05 PM" by the person's locale. */
 export function messageTime(ts: number, locale?: string | string[]): string {
-  return new Date(ts).toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });
+  const key = String(locale ?? '');
+  let format = timeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' });
+    timeFormats.set(key, format);
+  }
+  return format.format(ts);
 }
