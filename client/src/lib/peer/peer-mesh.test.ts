@@ -1,90 +1,17 @@
+/**
+ * Dialing (knocks, the initiator rule, offers), signals for stale links, open links, the WebRTC
+ * library, ICE settings and file channels. Links closing and being dialed again:
+ * `peer-mesh-recovery.test.ts`.
+ */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PresenceStatus } from '../../../../shared/api.js';
 import { PEER_PROTOCOL_VERSION } from '../../../../shared/peer-protocol.js';
 import type { PeerFactory } from './peer-factory.js';
-import { PeerMesh, type PeerMeshOptions } from './peer-mesh.js';
-import type { PeerNetworkEvents } from './peer-network.js';
+import { PeerMesh } from './peer-mesh.js';
 import { ANSWER, CANDIDATE, FakeGateway, fakePeerFactory, OFFER, statsWith } from './test/fakes.js';
+import { broadcastKnock, CHAT, knockTo, ME, setupMesh } from './test/mesh-harness.js';
 
 /** Captured before the fake timers: WebCrypto (the relay's keys) finishes in real time. */
 const realSetImmediate = setImmediate;
-
-// Our connection is `m5`. Bob's `b1` sorts before it (b1 dials us); his `z9` after (we dial z9).
-const ME = 'm5';
-const CHAT = {
-  type: 'chat_message',
-  id: '0b6a3c52-3f1e-4a8e-9a59-2f3a4c9b8d01',
-  seq: 1,
-  ts: 1,
-  text: 'hi',
-} as const;
-
-interface SetupOptions {
-  friends?: Record<string, PresenceStatus>;
-  loadFactory?: PeerMeshOptions['loadFactory'];
-  hello?: boolean;
-}
-
-function setup(options: SetupOptions = {}) {
-  const gateway = new FakeGateway();
-  const fakes = fakePeerFactory();
-  const marks: string[] = [];
-  const debug = vi.fn();
-  let linkIds = 0;
-  const mesh = new PeerMesh({
-    gateway,
-    loadFactory: options.loadFactory ?? (() => fakes.factory),
-    random: () => 0.5,
-    newLinkId: () => `L${++linkIds}`,
-    mark: (name) => marks.push(name),
-    log: { debug, warn: vi.fn() },
-  });
-  const events: { [K in keyof PeerNetworkEvents]: Array<PeerNetworkEvents[K]> } = {
-    link: [],
-    path: [],
-    message: [],
-    chunk: [],
-    instance: [],
-  };
-  mesh.on('link', (e) => events.link.push(e));
-  mesh.on('path', (e) => events.path.push(e));
-  mesh.on('message', (e) => events.message.push(e));
-  mesh.on('chunk', (e) => events.chunk.push(e));
-  mesh.on('instance', (e) => events.instance.push(e));
-  if (options.hello ?? true) gateway.hello(ME, options.friends ?? { bob: 'online' });
-  gateway.take();
-
-  const knock = (remote: string) => gateway.signal('bob', remote, { kind: 'knock' });
-  const offer = (remote: string, link: string) =>
-    gateway.signal('bob', remote, { kind: 'signal', link, signal: OFFER });
-  /** Bob's `remote` dials us with `link` and the channel opens. */
-  const openFrom = (remote: string, link: string) => {
-    offer(remote, link);
-    const peer = fakes.last();
-    peer.open();
-    return peer;
-  };
-  /** We dial Bob's `remote` (which must sort after ME) and the channel opens. */
-  const openTo = (remote: string) => {
-    knock(remote);
-    const peer = fakes.last();
-    peer.open();
-    return peer;
-  };
-  return { mesh, gateway, fakes, marks, events, debug, knock, offer, openFrom, openTo };
-}
-
-const broadcastKnock = { type: 'signal', to: { userId: 'bob' }, data: { kind: 'knock' } };
-const knockTo = (connectionId: string) => ({
-  type: 'signal',
-  to: { userId: 'bob', connectionId },
-  data: { kind: 'knock' },
-});
-const byeTo = (connectionId: string, link: string) => ({
-  type: 'signal',
-  to: { userId: 'bob', connectionId },
-  data: { kind: 'bye', link },
-});
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -95,7 +22,7 @@ afterEach(() => {
 
 describe('connect and the initiator rule', () => {
   it('knocks on all the friend’s connections once, and marks the start', () => {
-    const { mesh, gateway, marks } = setup();
+    const { mesh, gateway, marks } = setupMesh();
     mesh.connect('bob');
     mesh.connect('bob');
     expect(gateway.take()).toEqual([broadcastKnock]);
@@ -104,7 +31,7 @@ describe('connect and the initiator rule', () => {
   });
 
   it('sends nothing for an offline or unknown friend, and knocks once they come online', () => {
-    const { mesh, gateway } = setup({ friends: { bob: 'offline' } });
+    const { mesh, gateway } = setupMesh({ friends: { bob: 'offline' } });
     mesh.connect('bob');
     mesh.connect('carol');
     expect(gateway.take()).toEqual([]);
@@ -116,7 +43,7 @@ describe('connect and the initiator rule', () => {
   });
 
   it('dials a knocking connection it should dial, with a fresh link id per attempt', () => {
-    const { gateway, fakes, knock } = setup();
+    const { gateway, fakes, knock } = setupMesh();
     knock('z9');
     expect(fakes.peers).toHaveLength(1);
     expect(fakes.last().options.initiator).toBe(true);
@@ -131,14 +58,14 @@ describe('connect and the initiator rule', () => {
   });
 
   it('answers a knock from a connection that should dial with a knock aimed at it', () => {
-    const { gateway, fakes, knock } = setup();
+    const { gateway, fakes, knock } = setupMesh();
     knock('b1');
     expect(fakes.peers).toHaveLength(0);
     expect(gateway.take()).toEqual([knockTo('b1')]);
   });
 
   it('makes one attempt when knocks cross', () => {
-    const { mesh, gateway, fakes, knock } = setup();
+    const { mesh, gateway, fakes, knock } = setupMesh();
     mesh.connect('bob');
     knock('z9'); // z9's own knock: we should dial, so we do
     knock('z9'); // z9's answer to our knock: an attempt is already under way
@@ -147,7 +74,7 @@ describe('connect and the initiator rule', () => {
   });
 
   it('answers an offer with a responder peer under the offer’s link id', () => {
-    const { gateway, fakes, offer } = setup();
+    const { gateway, fakes, offer } = setupMesh();
     offer('b1', 'X1');
     const peer = fakes.last();
     expect(peer.options).toEqual({ initiator: false, config: { iceServers: [] } });
@@ -182,7 +109,7 @@ describe('connect and the initiator rule', () => {
   });
 
   it('settles an offer against its own attempt by the rule: the smaller id’s offer wins', () => {
-    const { fakes, knock, offer } = setup();
+    const { fakes, knock, offer } = setupMesh();
     knock('z9'); // we dial z9
     offer('z9', 'X1'); // z9 should not offer; dropped
     expect(fakes.peers).toHaveLength(1);
@@ -192,7 +119,7 @@ describe('connect and the initiator rule', () => {
 
 describe('stale links', () => {
   it('drops signals for links it does not hold, and from the wrong connection', () => {
-    const { gateway, fakes, offer, debug } = setup();
+    const { gateway, fakes, offer, debug } = setupMesh();
     gateway.signal('bob', 'b1', { kind: 'signal', link: 'nope', signal: CANDIDATE });
     expect(fakes.peers).toHaveLength(0);
     expect(debug).toHaveBeenCalledWith('peer: dropped a signal for a link not held', {
@@ -205,7 +132,7 @@ describe('stale links', () => {
   });
 
   it('replaces an attempt by the other side’s newer one and drops the old one’s signals', () => {
-    const { gateway, fakes, offer } = setup();
+    const { gateway, fakes, offer } = setupMesh();
     offer('b1', 'X1');
     offer('b1', 'X2');
     const [old, current] = fakes.peers;
@@ -216,7 +143,7 @@ describe('stale links', () => {
   });
 
   it('drops signals from someone not known as a friend', () => {
-    const { gateway, fakes } = setup();
+    const { gateway, fakes } = setupMesh();
     gateway.signal('mallory', 'x1', { kind: 'signal', link: 'X1', signal: OFFER });
     gateway.signal('mallory', 'x1', { kind: 'knock' });
     expect(fakes.peers).toHaveLength(0);
@@ -226,7 +153,7 @@ describe('stale links', () => {
 
 describe('open links', () => {
   it('reports the link, marks the first open, says peer_hello and reads the path', async () => {
-    const { mesh, events, marks, openFrom } = setup();
+    const { mesh, events, marks, openFrom } = setupMesh();
     mesh.connect('bob');
     const peer = openFrom('b1', 'X1');
     expect(events.link).toEqual([{ friendId: 'bob', connectionId: 'b1', open: true }]);
@@ -245,7 +172,7 @@ describe('open links', () => {
   });
 
   it('delivers validated messages with their connection, and drops bad ones', () => {
-    const { events, openFrom } = setup();
+    const { events, openFrom } = setupMesh();
     const peer = openFrom('b1', 'X1');
     peer.data('{"type":"chat_message"}');
     peer.data(JSON.stringify(CHAT));
@@ -253,7 +180,7 @@ describe('open links', () => {
   });
 
   it('sends to every open link of the friend, or to one', () => {
-    const { mesh, openFrom, openTo } = setup();
+    const { mesh, openFrom, openTo } = setupMesh();
     expect(mesh.send('bob', CHAT)).toBe(0);
     const fromB1 = openFrom('b1', 'X1');
     const toZ9 = openTo('z9');
@@ -266,7 +193,7 @@ describe('open links', () => {
   });
 
   it('shows the best path of the friend’s links', async () => {
-    const { mesh, fakes, openFrom, openTo } = setup();
+    const { mesh, fakes, openFrom, openTo } = setupMesh();
     const relayed = openFrom('b1', 'X1');
     relayed.report = statsWith('relay');
     relayed.ice('connected'); // re-read
@@ -281,305 +208,12 @@ describe('open links', () => {
   });
 });
 
-describe('cleanup', () => {
-  it('closes a link on bye, without answering bye', () => {
-    const { mesh, gateway, events, openFrom } = setup();
-    const peer = openFrom('b1', 'X1');
-    gateway.take();
-    gateway.signal('bob', 'b1', { kind: 'bye', link: 'other' });
-    expect(peer.destroyed).toBe(false);
-    gateway.signal('bob', 'b1', { kind: 'bye', link: 'X1' });
-    expect(peer.destroyed).toBe(true);
-    expect(events.link.at(-1)).toEqual({ friendId: 'bob', connectionId: 'b1', open: false });
-    expect(mesh.openLinks('bob')).toEqual([]);
-    expect(mesh.path('bob')).toBe('none');
-    expect(gateway.take()).toEqual([]);
-  });
-
-  it('closes attempts at once when the friend goes offline, open links after a grace', () => {
-    const { mesh, gateway, fakes, offer, openFrom } = setup();
-    const open = openFrom('b1', 'X1');
-    offer('b2', 'X2');
-    const attempt = fakes.last();
-    gateway.take();
-    gateway.presence('bob', 'offline');
-    expect(attempt.destroyed).toBe(true);
-    expect(open.destroyed).toBe(false);
-    vi.advanceTimersByTime(15_000);
-    expect(open.destroyed).toBe(true);
-    expect(mesh.openLinks('bob')).toEqual([]);
-    expect(gateway.take()).toEqual([]); // nobody there to say bye to
-  });
-
-  it('keeps open links when the friend is back within the grace (their signaling reconnected)', () => {
-    const { mesh, gateway, openFrom } = setup();
-    const open = openFrom('b1', 'X1');
-    gateway.presence('bob', 'offline');
-    vi.advanceTimersByTime(1_000);
-    gateway.presence('bob', 'online');
-    vi.advanceTimersByTime(60_000);
-    expect(open.destroyed).toBe(false);
-    expect(mesh.openLinks('bob')).toEqual(['b1']);
-  });
-
-  it('looks for the friend’s connections again when they come back while wanted (a reopened tab)', () => {
-    const { mesh, gateway, openFrom } = setup();
-    mesh.connect('bob');
-    const open = openFrom('b1', 'X1');
-    gateway.take();
-    gateway.presence('bob', 'offline');
-    vi.advanceTimersByTime(1_000);
-    gateway.presence('bob', 'online');
-    expect(gateway.take()).toEqual([broadcastKnock]);
-    expect(open.destroyed).toBe(false);
-  });
-
-  it('closes everything at once when unfriended, and then ignores them', () => {
-    const { mesh, gateway, fakes, events, offer, openFrom } = setup();
-    mesh.connect('bob');
-    const open = openFrom('b1', 'X1');
-    offer('b2', 'X2');
-    gateway.take();
-    gateway.friendRemoved('bob');
-    expect(fakes.peers.every((peer) => peer.destroyed)).toBe(true);
-    expect(mesh.path('bob')).toBe('none');
-    expect(events.path.at(-1)).toEqual({ friendId: 'bob', path: 'none' });
-    expect(gateway.take()).toEqual([]);
-    offer('b1', 'X3');
-    expect(fakes.peers).toHaveLength(2);
-    vi.advanceTimersByTime(60_000);
-    expect(gateway.take()).toEqual([]);
-    expect(open.destroyed).toBe(true);
-  });
-
-  it('disconnect says bye and stops wanting the friend', () => {
-    const { mesh, gateway, openFrom } = setup();
-    mesh.connect('bob');
-    const peer = openFrom('b1', 'X1');
-    gateway.take();
-    mesh.disconnect('bob');
-    expect(peer.destroyed).toBe(true);
-    expect(gateway.take()).toEqual([byeTo('b1', 'X1')]);
-    vi.advanceTimersByTime(60_000);
-    expect(gateway.take()).toEqual([]);
-  });
-
-  it('close() (sign-out) destroys every peer and forgets everything until the next hello', () => {
-    const { mesh, gateway, fakes, offer, openFrom, knock } = setup();
-    mesh.connect('bob');
-    openFrom('b1', 'X1');
-    offer('b2', 'X2');
-    mesh.close();
-    expect(fakes.peers.every((peer) => peer.destroyed)).toBe(true);
-    expect(mesh.path('bob')).toBe('none');
-    gateway.take();
-    knock('z9');
-    vi.advanceTimersByTime(60_000);
-    expect(fakes.peers).toHaveLength(2);
-    expect(gateway.take()).toEqual([]);
-  });
-
-  it('leaves no peer behind after ICE failure or the channel closing', () => {
-    const { mesh, fakes, openFrom } = setup();
-    openFrom('b1', 'X1').ice('failed');
-    openFrom('b2', 'X2').closeByItself();
-    expect(fakes.peers.every((peer) => peer.destroyed)).toBe(true);
-    expect(mesh.openLinks('bob')).toEqual([]);
-    expect(mesh.path('bob')).toBe('none');
-  });
-});
-
-describe('dialing again', () => {
-  it('redials a dropped link with jittered backoff while the friend is wanted', () => {
-    const { mesh, gateway, openFrom } = setup();
-    mesh.connect('bob');
-    openFrom('b1', 'X1').closeByItself();
-    gateway.take();
-    expect(mesh.path('bob')).toBe('connecting');
-    vi.advanceTimersByTime(249); // random 0.5 of the first 500 ms ceiling
-    expect(gateway.take()).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(gateway.take()).toEqual([broadcastKnock]);
-  });
-
-  it('grows the delay while attempts fail and starts over after an open', () => {
-    const { mesh, gateway, fakes, knock } = setup();
-    mesh.connect('bob');
-    gateway.take();
-    const knockTimes: number[] = [];
-    const start = Date.now();
-    for (let round = 0; round < 3; round += 1) {
-      knock('z9'); // an answer arrives, we dial, the attempt times out
-      vi.advanceTimersByTime(15_000);
-      expect(gateway.take()).toContainEqual(byeTo('z9', `L${round + 1}`));
-      while (gateway.sent.length === 0) vi.advanceTimersByTime(10);
-      knockTimes.push(Date.now() - start);
-      expect(gateway.take()).toEqual([broadcastKnock]);
-    }
-    const waits = knockTimes.map((t, i) => t - (i === 0 ? 0 : knockTimes[i - 1]!) - 15_000);
-    expect(waits).toEqual([250, 500, 1000]);
-    knock('z9');
-    fakes.last().open();
-    fakes.last().closeByItself();
-    vi.advanceTimersByTime(250);
-    expect(gateway.take()).toEqual([broadcastKnock]);
-  });
-
-  it('knocks again when a knock gets no answer in time', () => {
-    const { mesh, gateway } = setup();
-    mesh.connect('bob');
-    gateway.take();
-    vi.advanceTimersByTime(15_000 + 250);
-    expect(gateway.take()).toEqual([broadcastKnock]);
-  });
-
-  it('does not redial a friend the app does not want, or no longer wants', () => {
-    const unwanted = setup();
-    unwanted.openFrom('b1', 'X1').closeByItself();
-    vi.advanceTimersByTime(60_000);
-    expect(unwanted.gateway.take()).toEqual([]);
-
-    const expired = setup();
-    expired.mesh.connect('bob');
-    const peer = expired.openFrom('b1', 'X1');
-    vi.advanceTimersByTime(10 * 60_000);
-    peer.closeByItself();
-    expired.gateway.take();
-    vi.advanceTimersByTime(60_000);
-    expect(expired.gateway.take()).toEqual([]);
-  });
-
-  it('redials after a bye while wanted (the other side may have given up on a failure)', () => {
-    const { mesh, gateway, openFrom } = setup();
-    mesh.connect('bob');
-    openFrom('b1', 'X1');
-    gateway.signal('bob', 'b1', { kind: 'bye', link: 'X1' });
-    gateway.take();
-    vi.advanceTimersByTime(250);
-    expect(gateway.take()).toEqual([broadcastKnock]);
-  });
-
-  it('stops redialing while the friend is offline and knocks again when they return', () => {
-    const { mesh, gateway, openFrom } = setup();
-    mesh.connect('bob');
-    openFrom('b1', 'X1').closeByItself();
-    gateway.presence('bob', 'offline');
-    gateway.take();
-    vi.advanceTimersByTime(60_000);
-    expect(gateway.take()).toEqual([]);
-    gateway.presence('bob', 'online');
-    expect(gateway.take()).toEqual([broadcastKnock]);
-  });
-
-  it('answers a knock that came while the link looked open once that link drops', () => {
-    const { fakes, knock, openTo } = setup();
-    openTo('z9');
-    knock('z9'); // z9 lost the link before we noticed
-    expect(fakes.peers).toHaveLength(1);
-    fakes.last().ice('failed');
-    expect(fakes.peers).toHaveLength(2);
-    expect(fakes.last().options.initiator).toBe(true);
-  });
-});
-
-describe('our signaling connection reconnects', () => {
-  it('keeps open links, closes attempts, and uses the new connection id from then on', () => {
-    const { mesh, gateway, fakes, knock, openFrom } = setup();
-    mesh.connect('bob');
-    const open = openFrom('b1', 'X1');
-    knock('z9');
-    const attempt = fakes.last();
-    gateway.take();
-    expect(mesh.connectionId).toBe(ME);
-    gateway.hello('a0', { bob: 'online' }); // a0 sorts before b1 now
-    expect(mesh.connectionId).toBe('a0');
-    expect(open.destroyed).toBe(false);
-    expect(attempt.destroyed).toBe(true);
-    expect(gateway.take()).toEqual([byeTo('z9', 'L1')]);
-    expect(mesh.openLinks('bob')).toEqual(['b1']);
-    knock('b2');
-    expect(fakes.last().options.initiator).toBe(true); // a0 < b2: we dial
-  });
-
-  it('knocks from the new id for a wanted friend without an open link', () => {
-    const { mesh, gateway } = setup();
-    mesh.connect('bob');
-    gateway.take();
-    gateway.hello('n1', { bob: 'online' });
-    expect(gateway.take()).toEqual([broadcastKnock]);
-    gateway.hello('n1', { bob: 'online' }); // a resync on the same connection changes nothing
-    expect(gateway.take()).toEqual([]);
-  });
-
-  it('accepts a new link from the friend’s new connection id while holding the old open link', () => {
-    const { mesh, fakes, events, openFrom } = setup();
-    const old = openFrom('b1', 'X1');
-    const renewed = openFrom('a7', 'X2'); // Bob's page reconnected as a7
-    expect(renewed.options.initiator).toBe(false);
-    expect(mesh.openLinks('bob').sort()).toEqual(['a7', 'b1']);
-    old.closeByItself();
-    expect(fakes.peers.filter((peer) => !peer.destroyed)).toEqual([renewed]);
-    expect(events.link.at(-1)).toEqual({ friendId: 'bob', connectionId: 'b1', open: false });
-  });
-
-  it('tells the page behind each open link from its hello: one instance across its connections', () => {
-    const { mesh, events, fakes, offer, openFrom } = setup();
-    const BOB_PAGE = '3c9a1f7e-2b4d-4e6f-8a0b-1c2d3e4f5a6b';
-    const hello = (instance?: string) =>
-      JSON.stringify({
-        type: 'peer_hello',
-        version: PEER_PROTOCOL_VERSION,
-        ...(instance ? { instance } : {}),
-      });
-    expect(mesh.instance).toMatch(/^[0-9a-f-]{36}$/);
-    const first = openFrom('b1', 'X1');
-    expect(mesh.instanceOf('bob', 'b1')).toBeNull(); // open, its hello not here yet
-    first.data(hello(BOB_PAGE));
-    expect(mesh.instanceOf('bob', 'b1')).toBe(BOB_PAGE);
-    expect(events.instance).toEqual([{ friendId: 'bob', connectionId: 'b1', instance: BOB_PAGE }]);
-
-    // Bob's page reconnected to the server as a7; its hello beats the open here: read on `link`.
-    offer('a7', 'X2');
-    const renewed = fakes.last();
-    renewed.fileData(hello(BOB_PAGE));
-    expect(mesh.instanceOf('bob', 'a7')).toBeNull();
-    renewed.open();
-    expect(events.link.at(-1)).toEqual({ friendId: 'bob', connectionId: 'a7', open: true });
-    expect(mesh.instanceOf('bob', 'a7')).toBe(BOB_PAGE);
-    expect(events.instance).toHaveLength(1);
-
-    // A client that does not say its instance: its connection stands for it.
-    openFrom('z9', 'X3').data(hello());
-    expect(mesh.instanceOf('bob', 'z9')).toBe('z9');
-    first.closeByItself();
-    expect(mesh.instanceOf('bob', 'b1')).toBeNull();
-    expect(mesh.instanceOf('carol', 'a7')).toBeNull();
-  });
-
-  it('replaces the old link to the same connection when the new one opens', () => {
-    const { mesh, gateway, fakes, events, offer, openFrom } = setup();
-    const old = openFrom('b1', 'X1');
-    gateway.take();
-    offer('b1', 'X2'); // b1 dials again (it saw our new id, or lost its side)
-    expect(old.destroyed).toBe(false);
-    expect(mesh.openLinks('bob')).toEqual(['b1']);
-    fakes.last().open();
-    expect(old.destroyed).toBe(true);
-    expect(gateway.take()).toEqual([byeTo('b1', 'X1')]);
-    expect(mesh.openLinks('bob')).toEqual(['b1']);
-    expect(events.link).toEqual([
-      { friendId: 'bob', connectionId: 'b1', open: true },
-      { friendId: 'bob', connectionId: 'b1', open: true },
-    ]);
-  });
-});
-
 describe('the WebRTC library', () => {
   it('feeds an offer that arrived while the library was loading once it is loaded', async () => {
     const fakes = fakePeerFactory();
     let resolve!: (factory: PeerFactory) => void;
     const loading = new Promise<PeerFactory>((r) => (resolve = r));
-    const { offer } = setup({ loadFactory: () => loading });
+    const { offer } = setupMesh({ loadFactory: () => loading });
     offer('b1', 'X1');
     resolve(fakes.factory);
     await vi.advanceTimersByTimeAsync(0);
@@ -587,7 +221,7 @@ describe('the WebRTC library', () => {
   });
 
   it('without WebRTC, still knocks, and answers knocks and offers with the server relay', async () => {
-    const { mesh, gateway, fakes, knock, offer } = setup({ loadFactory: () => Promise.resolve(null) });
+    const { mesh, gateway, fakes, knock, offer } = setupMesh({ loadFactory: () => Promise.resolve(null) });
     await vi.advanceTimersByTimeAsync(0);
     mesh.connect('bob');
     expect(gateway.take()).toEqual([broadcastKnock]);
@@ -612,7 +246,7 @@ describe('the WebRTC library', () => {
 
 describe('ICE settings', () => {
   it('hands refreshed settings to the live peer connections, not to closed ones', () => {
-    const { mesh, fakes, offer, openFrom } = setup();
+    const { mesh, fakes, offer, openFrom } = setupMesh();
     const open = openFrom('b1', 'X1');
     offer('b2', 'X2');
     const attempt = fakes.last();
@@ -629,7 +263,7 @@ describe('ICE settings', () => {
 
 describe('file channels', () => {
   it('gives the open link’s file channel and reports its frames as chunks', () => {
-    const { mesh, events, openFrom } = setup();
+    const { mesh, events, openFrom } = setupMesh();
     expect(mesh.fileChannel('bob', 'b1')).toBeNull();
     const peer = openFrom('b1', 'X1');
     const channel = mesh.fileChannel('bob', 'b1');
