@@ -20,6 +20,7 @@
  * Firefox's private windows have no service workers; keep MemorySink as the fallback there.
  */
 import { TransferError, toError } from './transfer-error.js';
+import { DiskWriterClient } from './worker-disk-sink.js';
 
 /** The result of a completed file: on disk already, or a Blob for the page to offer as a download. */
 export type SavedFile = { kind: 'disk'; name: string } | { kind: 'blob'; blob: Blob };
@@ -29,10 +30,16 @@ export interface FileSink {
   readonly capacity: number;
   /**
    * Stores `data` at `offset`. The receiver writes in order with no gaps and waits for each write
-   * before the next, and may reuse `data` once the promise settles. Rejects when the bytes cannot
-   * be stored (disk full, permission revoked).
+   * before the next. `data` is the sink's from then on (it may transfer the buffer to a worker): the
+   * caller does not use it again. Rejects when the bytes cannot be stored (disk full, permission
+   * revoked).
    */
   write(offset: number, data: Uint8Array): Promise<void>;
+  /**
+   * Only a sink that hashes what it writes (off the main thread) has it: the SHA-256 (hex) of every
+   * byte written so far. The receiver then keeps no hash of its own.
+   */
+  writtenSha256?(): Promise<string>;
   /** Every byte is written and verified: makes the file available. */
   close(): Promise<SavedFile>;
   /** Throws away what was written: the file never shows as complete. Never rejects. */
@@ -122,8 +129,25 @@ export class DiskSink implements FileSink {
     this.#block = new Uint8Array(blockSize);
   }
 
-  /** Opens `target` for writing (its old contents are replaced). */
-  static async open(target: SaveTarget, blockSize = DISK_WRITE_BLOCK): Promise<DiskSink> {
+  /**
+   * Opens `target` for writing (its old contents are replaced). Where the page can start a worker,
+   * the file is hashed and written there (a `WorkerDiskSink`, with `writtenSha256`); elsewhere, or
+   * when the worker fails to start, here.
+   */
+  static async open(target: SaveTarget, blockSize = DISK_WRITE_BLOCK): Promise<FileSink> {
+    const writer = diskWriter();
+    if (writer && !writer.broken) {
+      try {
+        return await writer.open(target, blockSize);
+      } catch {
+        // The worker could not start or open the file: try here, which says why if it fails too.
+      }
+    }
+    return DiskSink.openHere(target, blockSize);
+  }
+
+  /** Opens `target` for writing on this thread (in the disk writer's worker, or without one). */
+  static async openHere(target: SaveTarget, blockSize = DISK_WRITE_BLOCK): Promise<DiskSink> {
     try {
       return new DiskSink(target, await target.createWritable({ keepExistingData: false }), blockSize);
     } catch (cause) {
@@ -176,6 +200,24 @@ export class DiskSink implements FileSink {
     this.#blockOffset += this.#filled;
     this.#filled = 0;
   }
+}
+
+let sharedWriter: DiskWriterClient | null | undefined;
+
+/** The page's disk writer worker, started on first use; null where workers do not exist (Node). */
+function diskWriter(): DiskWriterClient | null {
+  if (sharedWriter === undefined) {
+    sharedWriter =
+      typeof Worker === 'function' && typeof window === 'object'
+        ? new DiskWriterClient(
+            new Worker(new URL('./disk-writer.worker.ts', import.meta.url), {
+              type: 'module',
+              name: 'disk-writer',
+            }),
+          )
+        : null;
+  }
+  return sharedWriter;
 }
 
 type ShowSaveFilePicker = (options: { suggestedName?: string }) => Promise<SaveTarget>;

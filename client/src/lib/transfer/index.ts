@@ -44,8 +44,9 @@
  *   `file-sink.ts`, not built.
  * - CPU: hash-wasm SHA-256 runs at about 150 MiB/s on a CI-class core (measured in Node), so the
  *   receiver's hash takes about a third of a core at 45 MB/s, and the sender's pre-hash of 4 GiB
- *   about 30 s (with progress). If `bench:transfer` falls short of 0.9 of raw, move the receiver's
- *   hash and writes into a worker (hash-wasm and the File System Access writable both work there).
+ *   about 30 s (with progress). A file saved to disk is hashed and written in a worker
+ *   (`DiskSink.open` -> `WorkerDiskSink`, `disk-writer.ts`): the receiving page's main thread only
+ *   hands the chunks over (`bench:transfer` measures both pages, thread by thread).
  */
 export { HIGH_WATER_MARK, LOW_WATER_MARK, type ChunkChannel, type ControlChannel } from './chunk-channel.js';
 export { safeFileName, offerFileName, SAVE_NAME_MAX_BYTES } from './file-name.js';

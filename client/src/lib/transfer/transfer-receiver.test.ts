@@ -221,6 +221,37 @@ describe('TransferReceiver', () => {
     expect(sink.digest()).toBe(files[0]!.sha256);
   });
 
+  it('leaves the hash to a sink that hashes as it writes (a worker), also across a dropped link', async () => {
+    /** Says the SHA-256 of what it wrote, as the disk writer's sink does; `wrong` says another one. */
+    class WorkerLikeSink extends HashingSink {
+      wrong = false;
+      async writtenSha256(): Promise<string> {
+        return this.wrong ? '0'.repeat(64) : this.digest();
+      }
+    }
+    const { receiver, chunk, rest, files } = await setup([MiB + 7, 300 * KiB]);
+    const sink = new WorkerLikeSink();
+    await receiver.accept(files[0]!.fileId, sink);
+    for (let offset = 0; offset < 400 * KiB; offset += 50 * KiB) chunk(0, offset, 50 * KiB);
+    receiver.detach();
+    await settle();
+    receiver.attach(new ManualChannel());
+    await settle();
+    rest(0, 400 * KiB, 30 * KiB);
+    await settle();
+    expect(receiver.files[0]).toMatchObject({ state: 'verified', saved: { kind: 'disk' } });
+    expect(sink.digest()).toBe(files[0]!.sha256);
+
+    // What the receiver compares with the offer is the sink's hash: a wrong one fails the file.
+    const lying = new WorkerLikeSink();
+    lying.wrong = true;
+    await receiver.accept(files[1]!.fileId, lying);
+    rest(1, 0);
+    await settle();
+    expect(receiver.files[1]).toMatchObject({ state: 'failed', error: 'integrity' });
+    expect(lying.aborted).toBe(true);
+  });
+
   it('tells a new link how files ended (the messages may have been lost)', async () => {
     const { receiver, files, transferId } = await setup([0, 10, 10, 10]);
     await receiver.accept(files[0]!.fileId, new HashingSink());

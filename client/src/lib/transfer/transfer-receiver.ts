@@ -4,13 +4,14 @@
  * Nothing is written before the user accepts a file (with a sink: disk or memory). Every chunk is
  * checked: a known file being received, exactly the next expected offset (duplicates and stale
  * chunks are ignored, a gap asks the sender to go back), never past the declared size. Bytes are
- * hashed as they arrive and written in order; the receiver acknowledges what it has written about
- * every MiB. After the last byte it compares the SHA-256 with the offer: a match closes the sink
- * and the file is verified; a mismatch aborts the sink, so the file is never offered as complete.
+ * hashed as they arrive and written in order (or hashed by the sink as it writes them, off the main
+ * thread: `FileSink.writtenSha256`); the receiver acknowledges what it has written about every MiB.
+ * After the last byte it compares the SHA-256 with the offer: a match closes the sink and the file
+ * is verified; a mismatch aborts the sink, so the file is never offered as complete.
  *
  * Resume (same page only, nothing is persisted): when the link drops, each file keeps its verified
- * offset and the hash state saved there; on a new link the receiver asks for the rest with
- * `file_accept {offset}` and continues the hash from the saved state.
+ * offset and the hash state saved there (a sink that hashes keeps its own); on a new link the
+ * receiver asks for the rest with `file_accept {offset}` and continues the hash from the saved state.
  */
 import {
   TRANSFER_ACK_INTERVAL,
@@ -234,7 +235,7 @@ export class TransferReceiver {
   handleChunk(chunk: Chunk, maxFileSize = Infinity): ChunkOutcome {
     const entry = this.#files.get(chunk.fileId);
     if (!entry) return 'unknown_file';
-    if (entry.state !== 'receiving' || entry.paused || !entry.hash) return 'ignored';
+    if (entry.state !== 'receiving' || entry.paused || !(entry.hash || sinkHashes(entry))) return 'ignored';
     if (entry.file.size > maxFileSize) {
       this.#warn('transfer: a chunk of a file over the channel’s size cap', {
         transferId: this.transferId,
@@ -260,7 +261,7 @@ export class TransferReceiver {
       this.#fail(entry, 'protocol');
       return 'rejected';
     }
-    entry.hash.update(chunk.payload);
+    entry.hash?.update(chunk.payload);
     entry.next = end;
     const { sink } = entry;
     const write = entry.writes.then(async () => {
@@ -292,6 +293,9 @@ export class TransferReceiver {
       const digest = entry.hash.digest();
       entry.hash = null;
       this.#step(entry, () => this.#finish(entry, digest));
+    } else if (done && entry.sink?.writtenSha256) {
+      const { sink } = entry;
+      this.#step(entry, async () => this.#finish(entry, await sink.writtenSha256!()));
     }
   }
 
@@ -325,7 +329,8 @@ export class TransferReceiver {
   /** Asks the sender for the file from the verified offset (0 at first), continuing the hash. */
   async #resume(entry: FileEntry): Promise<void> {
     if (entry.state !== 'receiving' || entry.next === entry.file.size) return;
-    if (!entry.hash) {
+    // A sink that hashes keeps its hash across a dropped link: nothing to restore here.
+    if (!entry.hash && !sinkHashes(entry)) {
       entry.hash = await createSha256(entry.checkpoint?.state);
       entry.checkpoint = null;
     }
@@ -406,6 +411,11 @@ export class TransferReceiver {
     }
     return [bytes, total];
   }
+}
+
+/** Whether the file's sink hashes what it writes (in a worker): the receiver then keeps no hash. */
+function sinkHashes(entry: FileEntry): boolean {
+  return entry.sink?.writtenSha256 !== undefined;
 }
 
 function status(entry: FileEntry): ReceiverFileStatus {
