@@ -50,6 +50,8 @@ export interface SessionDeps {
    * connection; simple-peer without debug hooks by default.
    */
   createPeers?(gateway: Gateway, iceSettings: IceSettingsProvider['get'] | undefined): PeerMesh;
+  /** Where file transfers report failures, with their causes (development builds log them). */
+  warnTransfers?(message: string, detail?: unknown): void;
 }
 
 export const SESSION_NOTICES = {
@@ -70,6 +72,7 @@ export class Session {
   readonly #createGateway: SessionDeps['createGateway'];
   readonly #friendsApi: FriendsApi;
   readonly #openChatStore: NonNullable<SessionDeps['openChatStore']>;
+  readonly #warnTransfers: SessionDeps['warnTransfers'];
   readonly #createPeers: NonNullable<SessionDeps['createPeers']>;
   readonly #iceSettings: IceSettingsProvider | undefined;
   /** Created together on first use: the features subscribe before the connection's first frame. */
@@ -90,6 +93,7 @@ export class Session {
     this.#createGateway = deps.createGateway;
     this.#friendsApi = deps.friendsApi;
     this.#openChatStore = deps.openChatStore ?? (async () => new MemoryChatStore());
+    this.#warnTransfers = deps.warnTransfers;
     this.#iceSettings = deps.iceSettings;
     this.#createPeers =
       deps.createPeers ??
@@ -258,6 +262,7 @@ export class Session {
     const chat = this.#chat;
     this.#transfers = new TransfersState({
       peers: this.peers,
+      ...(this.#warnTransfers ? { warn: this.#warnTransfers } : {}),
       onVerified: (friendId, direction, { fileId, name, size, type, sha256 }) =>
         chat.recordFile(friendId, direction, fileId, { name, size, type, sha256 }),
     });
@@ -320,4 +325,5 @@ export const session = new Session({
   iceSettings: new IceSettingsSource(createApiTransport()),
   createPeers: (gateway, iceSettings) =>
     createBrowserMesh(gateway, { dev: import.meta.env.DEV, ...(iceSettings ? { iceSettings } : {}) }),
+  warnTransfers: import.meta.env.DEV ? (message, detail) => console.warn(message, detail ?? '') : undefined,
 });

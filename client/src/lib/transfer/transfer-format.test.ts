@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RELAY_FILE_MAX_BYTES } from '../../../../shared/transfer-protocol.js';
 import {
+  failedText,
   formatBytes,
   formatSpeed,
   formatTimeLeft,
@@ -36,5 +37,16 @@ describe('transfer format', () => {
     expect(formatTimeLeft(4.2)).toBe('5 s left');
     expect(formatTimeLeft(150)).toBe('3 min left');
     expect(formatTimeLeft(7500)).toBe('2 h 5 min left');
+  });
+
+  it('says why a file failed, from the side of the card', () => {
+    expect(failedText('integrity', true, 'bob')).toBe('Failed: the file arrived damaged');
+    expect(failedText('read_failed', true, 'bob')).toBe('Failed: bob could not read the file');
+    expect(failedText('read_failed', false, 'bob')).toMatch(/^Failed: the file could not be read/);
+    expect(failedText('write_failed', true, 'bob')).toMatch(/^Failed: the file could not be saved/);
+    expect(failedText('write_failed', false, 'bob')).toBe('Failed: bob could not save the file');
+    expect(failedText('too_large', false, 'bob')).toBe('Failed: too large for bob’s browser');
+    expect(failedText('protocol', true, 'bob')).toBe('Failed: the other side broke the transfer protocol');
+    expect(failedText(undefined, true, 'bob')).toBe('Failed');
   });
 });

@@ -1,5 +1,5 @@
 /** How transfer sizes, speeds and times read in the UI. */
-import { RELAY_FILE_MAX_BYTES } from '../../../../shared/transfer-protocol.js';
+import { RELAY_FILE_MAX_BYTES, type TransferErrorCode } from '../../../../shared/transfer-protocol.js';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
 
@@ -47,3 +47,30 @@ export function overRelayCapMessage(names: readonly string[]): string {
 
 /** A file too large for the server relay, accepted but waiting while only the relay is there. */
 export const WAITING_FOR_DIRECT = 'Waiting for a direct connection (too large for the server relay)';
+
+/**
+ * Why a file failed, as its card says it: `incoming` on the receiver's card. Reading fails on the
+ * sender's side; writing and size on the receiver's.
+ */
+export function failedText(code: TransferErrorCode | undefined, incoming: boolean, friendName: string): string {
+  switch (code) {
+    case 'integrity':
+      return 'Failed: the file arrived damaged';
+    case 'read_failed':
+      return incoming
+        ? `Failed: ${friendName} could not read the file`
+        : 'Failed: the file could not be read (was it changed or moved?)';
+    case 'write_failed':
+      return incoming
+        ? 'Failed: the file could not be saved (is the disk full?)'
+        : `Failed: ${friendName} could not save the file`;
+    case 'too_large':
+      return incoming
+        ? 'Failed: too large to receive in this browser'
+        : `Failed: too large for ${friendName}’s browser`;
+    case 'protocol':
+      return 'Failed: the other side broke the transfer protocol';
+    case undefined:
+      return 'Failed';
+  }
+}

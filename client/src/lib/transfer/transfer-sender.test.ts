@@ -229,10 +229,15 @@ describe('TransferSender', () => {
     expect(channel.sent('file_cancel')).toHaveLength(2);
   });
 
-  it('fails a file it cannot read, and tells the receiver', async () => {
+  it('fails a file it cannot read, tells the receiver, and warns with the cause', async () => {
     const file = await patternFile(MiB, 1);
     (file.source as PatternSource).failFrom = 100 * KiB;
-    const sender = new TransferSender({ transferId: testId(), files: [file] });
+    const warnings: unknown[][] = [];
+    const sender = new TransferSender({
+      transferId: testId(),
+      files: [file],
+      warn: (...args) => warnings.push(args),
+    });
     const channel = new ManualChannel();
     sender.attach(channel);
     sender.handleControl({
@@ -244,6 +249,12 @@ describe('TransferSender', () => {
     await settle();
     expect(sender.files[0]).toMatchObject({ state: 'failed', error: 'read_failed' });
     expect(channel.sent('file_error')[0]).toMatchObject({ code: 'read_failed', by: 'sender' });
+    expect(warnings).toEqual([
+      [
+        'transfer: file failed',
+        expect.objectContaining({ fileId: file.fileId, code: 'read_failed', cause: expect.any(Error) }),
+      ],
+    ]);
   });
 
   it('stops when the link is gone, and waits for the receiver on the next one', async () => {

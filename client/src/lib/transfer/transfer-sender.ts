@@ -73,6 +73,8 @@ export interface TransferSenderOptions {
   /** Bytes read from a file at a time, cut into chunks (at least a chunk is read). */
   readBlock?: number;
   now?: () => number;
+  /** Where failures go, with ids, codes and causes (development builds log them). */
+  warn?: (message: string, detail?: unknown) => void;
 }
 
 interface FileEntry {
@@ -98,6 +100,7 @@ export class TransferSender {
   readonly #readBlock: number;
   readonly #events = new Emitter<TransferSenderEvents>();
   readonly #meter: ProgressMeter;
+  readonly #warn: NonNullable<TransferSenderOptions['warn']>;
   #channel: ChunkChannel | null = null;
   #stopDrainWait: (() => void) | null = null;
   /** A frame read while the channel filled up: sent first once it drains. */
@@ -115,6 +118,7 @@ export class TransferSender {
     this.#window = options.window ?? TRANSFER_WINDOW_MAX;
     this.#readBlock = options.readBlock ?? SEND_READ_BLOCK;
     this.#meter = new ProgressMeter({ now: options.now });
+    this.#warn = options.warn ?? (() => {});
     if (!Number.isInteger(this.#chunkSize) || this.#chunkSize < 1 || this.#chunkSize > CHUNK_PAYLOAD_MAX)
       throw new RangeError(`chunkSize must be 1..${CHUNK_PAYLOAD_MAX}`);
     // Waiting for a drain only works if the frame fits once the buffer is at the low-water mark.
@@ -290,8 +294,9 @@ export class TransferSender {
     return true;
   }
 
-  #fail(entry: FileEntry, code: TransferErrorCode): void {
+  #fail(entry: FileEntry, code: TransferErrorCode, cause?: unknown): void {
     if (!this.#end(entry, 'failed', code)) return;
+    this.#warn('transfer: file failed', { transferId: this.transferId, fileId: entry.file.fileId, code, cause });
     this.#channel?.sendControl({
       type: 'file_error',
       transferId: this.transferId,
@@ -340,8 +345,8 @@ export class TransferSender {
             const size = Math.min(Math.max(length, this.#readBlock), entry.file.size - position);
             const bytes = await entry.source.read(position, size);
             this.#block = { entry, offset: position, bytes };
-          } catch {
-            if (generation === this.#generation) this.#fail(entry, 'read_failed');
+          } catch (error) {
+            if (generation === this.#generation) this.#fail(entry, 'read_failed', error);
             continue;
           }
           // Rewound, cancelled or detached while reading: this chunk is stale.

@@ -219,7 +219,7 @@ export class TransfersState {
           item.progress = { bytes: hashed, total, bytesPerSecond: 0, secondsLeft: null };
         },
       });
-      const sender = new TransferSender({ transferId: item.id, files: outgoing });
+      const sender = new TransferSender({ transferId: item.id, files: outgoing, warn: this.#warn });
       item.sender = sender;
       const show = () => {
         item.files = sender.files.map((s) => ({
