@@ -296,7 +296,12 @@ export class TransferSender {
 
   #fail(entry: FileEntry, code: TransferErrorCode, cause?: unknown): void {
     if (!this.#end(entry, 'failed', code)) return;
-    this.#warn('transfer: file failed', { transferId: this.transferId, fileId: entry.file.fileId, code, cause });
+    this.#warn('transfer: file failed', {
+      transferId: this.transferId,
+      fileId: entry.file.fileId,
+      code,
+      cause,
+    });
     this.#channel?.sendControl({
       type: 'file_error',
       transferId: this.transferId,
