@@ -52,7 +52,11 @@ export const WAITING_FOR_DIRECT = 'Waiting for a direct connection (too large fo
  * Why a file failed, as its card says it: `incoming` on the receiver's card. Reading fails on the
  * sender's side; writing and size on the receiver's.
  */
-export function failedText(code: TransferErrorCode | undefined, incoming: boolean, friendName: string): string {
+export function failedText(
+  code: TransferErrorCode | undefined,
+  incoming: boolean,
+  friendName: string,
+): string {
   switch (code) {
     case 'integrity':
       return 'Failed: the file arrived damaged';
