@@ -55,15 +55,20 @@ export interface SignUpOptions {
   initScript?: () => void;
 }
 
-/** A context with host candidates (media permission), a new account, and its page. */
+/**
+ * A context with host candidates (media permission), a new account, and its page. The context is
+ * a new one of `browser` (off the record: its storage, the Origin Private File System included,
+ * lives in memory within a quota), or `context` as it is (e.g. a persistent one, whose storage is
+ * on disk).
+ */
 export async function signUp(
-  browser: Browser,
+  from: Browser | BrowserContext,
   appUrl: string,
   username: string,
   options: SignUpOptions = {},
 ): Promise<BenchUser> {
   // The floor's relay is on another port than the app, whose CSP allows only its own origin.
-  const context = await browser.newContext({ bypassCSP: true });
+  const context = 'newContext' in from ? await from.newContext({ bypassCSP: true }) : from;
   await context.grantPermissions(['microphone', 'camera'], { origin: appUrl });
   // tsx compiles with esbuild's keepNames, which wraps named functions in `__name(...)`: give the
   // pages that helper, since functions sent to them travel as source text.
@@ -71,6 +76,14 @@ export async function signUp(
   if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`page error (${username}):`, error.message));
+  // A development build (`NODE_ENV=development npx vite build`) logs what the app warns about.
+  page.on('console', (message) => {
+    if (message.type() !== 'warning' && message.type() !== 'error') return;
+    void Promise.all(message.args().map((arg) => arg.evaluate(describeLogged).catch(() => '?'))).then(
+      (args) =>
+        console.error(`page ${message.type()} (${username}):`, ...(args.length ? args : [message.text()])),
+    );
+  });
   await page.goto(appUrl);
   const id = await page.evaluate(
     async ([u, p]) => {
@@ -85,6 +98,13 @@ export async function signUp(
     [username, PASSWORD] as const,
   );
   return { id, username, context, page };
+}
+
+/** A value the page logged, as text (errors, and errors inside objects, with their names and messages). */
+function describeLogged(value: unknown): string {
+  const plain = (_key: string, x: unknown) =>
+    x instanceof Error ? `${x.name}: ${x.message}${x.cause ? ` (cause: ${String(x.cause)})` : ''}` : x;
+  return typeof value === 'object' && value !== null ? JSON.stringify(value, plain) : String(value);
 }
 
 export async function apiCall(page: Page, method: string, url: string, body?: unknown): Promise<void> {

@@ -179,3 +179,19 @@ export function report(f: Figures): string {
   }
   return ['', ...lines].join('\n');
 }
+
+/** `--parley-only`: throughput, CPU and the receiver's memory of `runs` transfers of `size` bytes. */
+export function parleyOnlyReport(size: number, runs: ParleyRun[]): string {
+  const lines = [
+    `parley, ${mib(size)} verified to disk: ${median(runs.map((r) => r.mbps)).toFixed(1)} MB/s` +
+      `  (runs: ${list(runs.map((r) => r.mbps))})`,
+    `sender's SHA-256 before the offer: ${mbps(size, median(runs.map((r) => r.hashMs))).toFixed(0)} MB/s`,
+    ...cpuRows('parley', runs, size),
+    'receiving page memory, peak minus baseline (after a full GC) during the transfer:',
+    ...memoryRows(
+      mib(size),
+      runs.flatMap((r) => r.memory ?? []),
+    ),
+  ];
+  return ['', ...lines].join('\n');
+}

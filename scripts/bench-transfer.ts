@@ -4,6 +4,7 @@
  *
  *   npm run bench:transfer -- [MiB=256] [--runs=3] [--small=64] [--raw-chunks=16,64,256]
  *                             [--raw-marks=4096:1024,...] [--profile]
+ *   npm run bench:transfer -- 4352 --parley-only [--runs=1]
  *
  * One run: the real signaling server (memory store) serving the built client (built first when
  * missing or older than the sources), Debian's Chromium, two users in two contexts, signed up and
@@ -40,6 +41,12 @@
  * Warm-up first (the first transfer on a fresh connection is slower): 16 MiB raw and through Parley.
  * Medians of `--runs`. `--profile` adds one Parley run with a CPU profile of both pages (their
  * heaviest functions by self time; build with `npx vite build --minify false` for readable names).
+ * `--parley-only`: only Parley's runs of MiB, with the receiver's memory (no raw pair, no chat, no
+ * small runs): for very large files (4352 MiB is past 2^32 bytes). The receiving page then runs in a
+ * browser of its own with a persistent profile, so its Origin Private File System is on disk (off
+ * the record it lives in memory, and its quota ends a 4 GiB file: "exceed its storage quota").
+ * Needs the file's size free on disk three times (the source, the received file, its swap file).
+ *
  * Prints figures; asserts nothing (shared, noisy machines).
  */
 import { randomFillSync } from 'node:crypto';
@@ -48,7 +55,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { HIGH_WATER_MARK, LOW_WATER_MARK } from '../client/src/lib/transfer/chunk-channel.js';
-import { launchBrowser } from '../e2e/chromium.js';
+import { launchBrowser, launchPersistentContext } from '../e2e/chromium.js';
 import {
   befriend,
   buildClientIfStale,
@@ -70,7 +77,7 @@ import {
   type ProcessLabel,
 } from './bench-process.js';
 import { PageProfile } from './bench-profile.js';
-import { mbps, mib, report, type ParleyRun, type RawRun } from './bench-transfer-report.js';
+import { mbps, mib, parleyOnlyReport, report, type ParleyRun, type RawRun } from './bench-transfer-report.js';
 import {
   acceptedAt,
   echoPings,
@@ -113,6 +120,7 @@ const RAW_MARKS = option('raw-marks', `${HIGH_WATER_MARK / 1024}:${LOW_WATER_MAR
   .split(',')
   .map((marks) => marks.split(':').map((k) => Number(k) * 1024) as [number, number]);
 const PROFILE = process.argv.includes('--profile');
+const PARLEY_ONLY = process.argv.includes('--parley-only');
 
 // ---- files ----------------------------------------------------------------------------------------
 
@@ -170,6 +178,14 @@ async function stopPingsOf(a: BenchUser, b: BenchUser): Promise<PingResults> {
 
 const card = (page: Page, name: string) => page.locator('li[data-transfer]').filter({ hasText: name });
 
+/** What file `name`'s card says, for an error. */
+const cardText = (page: Page, name: string) =>
+  card(page, name)
+    .first()
+    .innerText({ timeout: 1_000 })
+    .then((text) => JSON.stringify(text.replace(/\s+/g, ' ')))
+    .catch(() => '(no card)');
+
 interface ParleyOptions {
   processes: () => Promise<ProcessLabel[]>;
   pings?: boolean;
@@ -206,7 +222,12 @@ async function parleyRun(
   const running = await options.processes();
   const cpuBefore = threadCpu(running);
   await card(b.page, name).getByRole('button', { name: 'Accept' }).click();
-  const verifiedAt = await verified;
+  const verifiedAt = await verified.catch(async (error: unknown) => {
+    throw new Error(
+      `${(error as Error).message}; sender's card: ${await cardText(a.page, name)}; ` +
+        `receiver's card: ${await cardText(b.page, name)}`,
+    );
+  });
   const cpu = cpuSpent(cpuBefore, threadCpu(running));
   const [sender, receiver] = profiles ? await Promise.all(profiles.map((p) => p.stop())) : [];
   const memory = (await options.memory?.stop()) ?? null;
@@ -315,23 +336,66 @@ async function measureParley(
   }
 }
 
+/** `--parley-only`: a warm-up, then `RUNS` transfers of `SIZE` with the receiver's memory watched. */
+async function measureParleyOnly(
+  a: BenchUser,
+  b: BenchUser,
+  dir: string,
+  receiverPid: number | null,
+  processes: () => Promise<ProcessLabel[]>,
+): Promise<string> {
+  const source = path.join(dir, 'source-big');
+  const warmup = path.join(dir, 'warmup.bin');
+  await writeRandomFile(source, SIZE);
+  await writeRandomFile(warmup, WARMUP_BYTES);
+  await parleyRun(a, b, warmup, { processes });
+  const memory = await MemoryWatch.open(b.page, receiverPid);
+  try {
+    const runs: ParleyRun[] = [];
+    for (let i = 1; i <= RUNS; i += 1) {
+      const file = await named(source, `bench-${SIZE / MiB}MiB-${i}.bin`);
+      runs.push(await parleyRun(a, b, file, { processes, memory }));
+      console.log(`  run ${i}: ${runs.at(-1)!.mbps.toFixed(1)} MB/s`);
+    }
+    return parleyOnlyReport(SIZE, runs);
+  } finally {
+    await memory.close();
+  }
+}
+
 async function main(): Promise<void> {
   buildClientIfStale();
   const server = await startBenchServer();
   const browser = await launchBrowser();
   const dir = await mkdtemp(path.join(tmpdir(), 'parley-bench-'));
+  // --parley-only: the receiver in a browser of its own whose storage is on disk (a new context's
+  // Origin Private File System lives in memory, and a quota of a few GB ends a 4 GiB file there).
+  const receiverContext = PARLEY_ONLY
+    ? await launchPersistentContext(path.join(dir, 'receiver-profile'))
+    : null;
+  const receiverBrowser = receiverContext?.browser() ?? browser;
   try {
     const suffix = Date.now().toString(36);
     const a = await signUp(browser, server.url, `bench-a-${suffix}`, { initScript: installPageHooks });
-    const b = await signUp(browser, server.url, `bench-b-${suffix}`, { initScript: installPageHooks });
+    const b = await signUp(receiverContext ?? browser, server.url, `bench-b-${suffix}`, {
+      initScript: installPageHooks,
+    });
     await befriend(a, b);
     await openDebugPages(server.url, [a, b]);
     const senderPid = await findRenderer(browser, a.page);
-    const receiverPid = await findRenderer(browser, b.page);
+    const receiverPid = await findRenderer(receiverBrowser, b.page);
     const named: ProcessLabel[] = [];
     if (senderPid !== null) named.push({ pid: senderPid, label: 'sender' });
     if (receiverPid !== null) named.push({ pid: receiverPid, label: 'receiver' });
-    const processes = () => browserProcesses(browser, named);
+    const processes = async () => {
+      const senders = await browserProcesses(browser, named);
+      if (receiverBrowser === browser) return senders;
+      const receivers = await browserProcesses(receiverBrowser, named);
+      return [
+        ...senders,
+        ...receivers.map((p) => (p.pid === receiverPid ? p : { ...p, label: `receiver's ${p.label}` })),
+      ];
+    };
     await openChatWith(a, b);
     await openChatWith(b, a);
     await b.page.evaluate(echoPings);
@@ -340,6 +404,10 @@ async function main(): Promise<void> {
         `${mib(WARMUP_BYTES)} warm-up, loopback; renderer pids: sender ${senderPid ?? '?'}, ` +
         `receiver ${receiverPid ?? '?'}; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
     );
+    if (PARLEY_ONLY) {
+      console.log(await measureParleyOnly(a, b, dir, receiverPid, processes));
+      return;
+    }
     const raw = await measureRaw(a.page, b.page, processes);
     const parley = await measureParley(a, b, dir, receiverPid, processes);
     console.log(
@@ -353,6 +421,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
+    await receiverContext?.close();
     await browser.close();
     await server.close();
     await rm(dir, { recursive: true, force: true });
