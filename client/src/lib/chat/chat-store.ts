@@ -62,8 +62,53 @@ export function fileMessage(conversation: string, record: FileRecord): StoredMes
 /** Where a page of history ends: messages strictly before this one in conversation order. */
 export type HistoryCursor = Pick<StoredMessage, 'id' | 'seq' | 'ts'>;
 
+/** A message from the friend to store. With `unread`, its conversation's unread count goes up. */
+export interface IncomingMessage extends Pick<StoredMessage, 'id' | 'conversation' | 'seq' | 'ts' | 'text'> {
+  unread: boolean;
+}
+
 /** What `addIncoming` did: stored it, already had it, or the id belongs to another message. */
 export type IncomingResult = 'added' | 'duplicate' | 'conflict';
+
+/** What storing a batch of incoming messages changes; a store applies it in one transaction. */
+export interface IncomingPlan {
+  /** One per message of the batch, in its order. */
+  results: IncomingResult[];
+  /** The messages to add, in batch order. */
+  added: StoredMessage[];
+  /** How much each conversation's unread count goes up; conversations without any are left out. */
+  unread: Map<string, number>;
+}
+
+/**
+ * Decides a batch of incoming messages against `known` (the stored messages among their ids, or
+ * all of them). A message is added unless its id is known or came earlier in the batch; then it is
+ * a duplicate if that message is an incoming one of the same conversation (a resend), else a
+ * conflict. Both stores decide with this, so the IndexedDB one, tested only end to end, does
+ * exactly what the unit-tested memory one does.
+ */
+export function planIncoming(
+  batch: readonly IncomingMessage[],
+  known: ReadonlyMap<string, Pick<StoredMessage, 'conversation' | 'direction'>>,
+): IncomingPlan {
+  const plan: IncomingPlan = { results: [], added: [], unread: new Map() };
+  const addedNow = new Map<string, StoredMessage>();
+  for (const message of batch) {
+    const { id, conversation, seq, ts, text } = message;
+    const stored = known.get(id) ?? addedNow.get(id);
+    if (stored) {
+      const resend = stored.conversation === conversation && stored.direction === 'in';
+      plan.results.push(resend ? 'duplicate' : 'conflict');
+      continue;
+    }
+    const added: StoredMessage = { id, conversation, direction: 'in', state: 'received', seq, ts, text };
+    addedNow.set(id, added);
+    plan.added.push(added);
+    plan.results.push('added');
+    if (message.unread) plan.unread.set(conversation, (plan.unread.get(conversation) ?? 0) + 1);
+  }
+  return plan;
+}
 
 export interface ChatStore {
   /**
@@ -75,14 +120,11 @@ export interface ChatStore {
     message: { id: string; text: string; now: number },
   ): Promise<StoredMessage>;
   /**
-   * Stores a message from the friend unless a message with its id is already stored. With
-   * `unread`, the conversation's unread count goes up in the same transaction.
+   * Stores messages from friends, all in one transaction (as `planIncoming` decides: each unless a
+   * message with its id is stored or came earlier in the batch), with the unread counts of those
+   * marked `unread`. Resolves with one result per message, in the batch's order.
    */
-  addIncoming(
-    conversation: string,
-    message: Pick<StoredMessage, 'id' | 'seq' | 'ts' | 'text'>,
-    options: { unread: boolean },
-  ): Promise<IncomingResult>;
+  addIncoming(batch: readonly IncomingMessage[]): Promise<IncomingResult[]>;
   /**
    * Stores a verified file in the conversation's history (local to this device: it never goes to
    * the outbox and has no sequence number). Resolves with the record, or null if it was stored before.

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Friend } from '../../../../shared/api.js';
 import type { ServerFrameEvents } from '../gateway.js';
 import { Emitter } from '../emitter.js';
-import { ChatState, HISTORY_PAGE } from './chat.svelte.js';
+import { ChatState, HISTORY_PAGE, INCOMING_BATCH_MAX } from './chat.svelte.js';
+import type { ChatStore, IncomingMessage, IncomingResult } from './chat-store.js';
 import { CHAT_TEXT_MAX } from '../../../../shared/peer-protocol.js';
 import { MemoryChatStore } from './memory-chat-store.js';
 import { TYPING_DEFAULTS } from './typing.js';
@@ -14,10 +15,10 @@ afterEach(() => {
 });
 
 /** `bob` with a bare network device linked to `ada`'s chat, to script what bob's side sends. */
-async function withBob() {
+async function withBob(options: { store?: ChatStore } = {}) {
   const hub = new FakePeerHub();
   hub.autoConnect = false;
-  const ada = chatDevice(hub, 'ada');
+  const ada = chatDevice(hub, 'ada', options);
   const bob = hub.device('bob');
   hub.link(ada.net, bob);
   await settle(ada.chat);
@@ -27,6 +28,41 @@ async function withBob() {
     bob.send('ada', { type: 'chat_message', id: testId(), seq, ts: Date.now(), text });
   };
   return { hub, ada, bob, say };
+}
+
+/** A memory store whose `addIncoming` can be held (a busy disk) or fail, and records what it got. */
+class HeldStore extends MemoryChatStore {
+  /** The texts of each batch given to `addIncoming`, in order. */
+  readonly batches: string[][] = [];
+  /** Set to make the next `addIncoming` reject. */
+  failNext = false;
+  #held: Promise<void> | null = null;
+  #release = () => {};
+
+  /** Batches given from now on wait until `release()`. */
+  hold(): void {
+    this.#held = new Promise((resolve) => (this.#release = resolve));
+  }
+
+  release(): void {
+    this.#release();
+    this.#held = null;
+  }
+
+  override async addIncoming(batch: readonly IncomingMessage[]): Promise<IncomingResult[]> {
+    this.batches.push(batch.map((message) => message.text));
+    await this.#held;
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('disk full');
+    }
+    return super.addIncoming(batch);
+  }
+}
+
+/** Lets the frames sent so far cross their links (they go with `setTimeout(0)`, in order). */
+function framesCross(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 describe('ChatState: sending', () => {
@@ -111,6 +147,106 @@ describe('ChatState: unread counts', () => {
     await settle(reloaded.chat);
     expect(reloaded.chat.unread('bob')).toBe(1);
     expect(reloaded.net.sentOf('chat_ack')).toEqual([{ type: 'chat_ack', ids: [message.id] }]);
+  });
+});
+
+describe('ChatState: receiving while the store is busy', () => {
+  it('stores what arrives during a slow store call in one batch, then acks and shows all of it', async () => {
+    const store = new HeldStore();
+    const { ada, bob, say } = await withBob({ store });
+    const conversation = ada.chat.open('bob');
+    await settle(ada.chat);
+    store.hold();
+    say('m1');
+    await vi.waitFor(() => expect(store.batches).toHaveLength(1));
+    for (let i = 2; i <= 10; i += 1) say(`m${i}`);
+    await framesCross();
+    expect(store.batches).toHaveLength(1);
+
+    store.release();
+    await settle(ada.chat);
+    const texts = Array.from({ length: 10 }, (_, i) => `m${i + 1}`);
+    expect(store.batches).toEqual([['m1'], texts.slice(1)]);
+    expect(ada.net.sentOf('chat_ack').flatMap((ack) => ack.ids)).toEqual(
+      bob.sentOf('chat_message').map((message) => message.id),
+    );
+    expect(conversation.messages.map((message) => message.text)).toEqual(texts);
+    expect((await store.history('bob', 20)).map((message) => message.text)).toEqual(texts);
+  });
+
+  it('does not ack or count a conflicting id in the middle of a batch, and does the others', async () => {
+    const store = new HeldStore();
+    const { ada, bob, say } = await withBob({ store });
+    ada.chat.send('bob', 'mine');
+    await settle(ada.chat);
+    const [mine] = ada.net.sentOf('chat_message');
+    store.hold();
+    say('first');
+    await vi.waitFor(() => expect(store.batches).toHaveLength(1));
+    say('a');
+    bob.send('ada', { type: 'chat_message', id: mine!.id, seq: 3, ts: 1, text: 'spoof' });
+    say('c');
+    await framesCross();
+
+    store.release();
+    await settle(ada.chat);
+    expect(store.batches).toEqual([['first'], ['a', 'spoof', 'c']]);
+    const ids = bob.sentOf('chat_message').map((message) => message.id);
+    expect(ada.net.sentOf('chat_ack').flatMap((ack) => ack.ids)).toEqual(ids.filter((id) => id !== mine!.id));
+    expect(ada.chat.unread('bob')).toBe(3);
+    const history = await store.history('bob', 10);
+    expect(history.map((message) => `${message.direction}:${message.text}`).sort()).toEqual([
+      'in:a',
+      'in:c',
+      'in:first',
+      'out:mine',
+    ]);
+  });
+
+  it('stores a flood in batches of at most INCOMING_BATCH_MAX, in order', async () => {
+    const store = new HeldStore();
+    const { ada, bob, say } = await withBob({ store });
+    store.hold();
+    say('first');
+    await vi.waitFor(() => expect(store.batches).toHaveLength(1));
+    for (let i = 0; i < INCOMING_BATCH_MAX + 10; i += 1) say(`flood ${i}`);
+    await framesCross();
+
+    store.release();
+    await settle(ada.chat);
+    expect(store.batches.map((batch) => batch.length)).toEqual([1, INCOMING_BATCH_MAX, 10]);
+    expect(store.batches.flat()).toEqual(bob.sentOf('chat_message').map((message) => message.text));
+    expect(ada.net.sentOf('chat_ack').flatMap((ack) => ack.ids)).toHaveLength(INCOMING_BATCH_MAX + 11);
+    expect(ada.chat.unread('bob')).toBe(INCOMING_BATCH_MAX + 11);
+  });
+
+  it('warns about a failed batch without acking it, and stores what comes next', async () => {
+    const hub = new FakePeerHub();
+    hub.autoConnect = false;
+    const store = new HeldStore();
+    const warn = vi.fn();
+    const net = hub.device('ada');
+    const bob = hub.device('bob');
+    const chat = new ChatState({ peers: net, store, warn, ackDelayMs: 0 });
+    hub.link(net, bob);
+    await settle(chat);
+    const say = (text: string) => {
+      const id = testId();
+      bob.send('ada', { type: 'chat_message', id, seq: 1, ts: 1, text });
+      return id;
+    };
+
+    store.failNext = true;
+    say('lost');
+    await settle(chat);
+    expect(warn).toHaveBeenCalledWith('chat: store task failed', expect.any(Error));
+    expect(net.sentOf('chat_ack')).toEqual([]);
+
+    const kept = say('kept');
+    await settle(chat);
+    expect(store.batches).toEqual([['lost'], ['kept']]);
+    expect(net.sentOf('chat_ack')).toEqual([{ type: 'chat_ack', ids: [kept] }]);
+    chat.dispose();
   });
 });
 
@@ -231,11 +367,9 @@ describe('ChatState: history', () => {
     const store = new MemoryChatStore();
     const total = HISTORY_PAGE + 30;
     for (let i = 1; i <= total; i += 1) {
-      await store.addIncoming(
-        'bob',
-        { id: testId(), seq: i, ts: i * 1_000, text: `m${i}` },
-        { unread: false },
-      );
+      await store.addIncoming([
+        { id: testId(), conversation: 'bob', seq: i, ts: i * 1_000, text: `m${i}`, unread: false },
+      ]);
     }
     const hub = new FakePeerHub();
     const ada = chatDevice(hub, 'ada', { store });

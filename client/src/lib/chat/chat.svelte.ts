@@ -11,10 +11,11 @@
 import type { PeerMessage } from '../../../../shared/peer-protocol.js';
 import type { Gateway } from '../gateway.js';
 import type { PeerNetwork, PeerNetworkEvents, PeerPath } from '../peer/peer-network.js';
-import { AckBatcher } from './ack-batcher.js';
+import { ACK_BATCH_MAX, AckBatcher } from './ack-batcher.js';
 import {
   fileRecordId,
   type ChatStore,
+  type IncomingMessage,
   type MessageDirection,
   type StoredFile,
   type StoredMessage,
@@ -25,6 +26,13 @@ import { TypingNotifier, TypingWatch } from './typing.js';
 
 /** Messages read from the store at a time (on open, and each time older ones are asked for). */
 export const HISTORY_PAGE = 100;
+
+/**
+ * Most incoming messages stored in one transaction: a flood (an outbox flushed on reconnect) is
+ * stored in parts, so other store work, like sending, waits for one part only. A part from one link
+ * is acknowledged in one `chat_ack`.
+ */
+export const INCOMING_BATCH_MAX = ACK_BATCH_MAX;
 
 export interface ChatDeps {
   peers: PeerNetwork;
@@ -42,6 +50,13 @@ export interface ChatDeps {
 /** What `send` did with the text: queued it, or refused it. */
 export type SendResult = 'queued' | 'empty' | 'too_long';
 
+/** A chat message that came from `friendId` on that link and waits for the store. */
+interface ArrivedMessage {
+  friendId: string;
+  connectionId: string;
+  message: Extract<PeerMessage, { type: 'chat_message' }>;
+}
+
 export class ChatState {
   readonly #peers: PeerNetwork;
   readonly #store: Promise<ChatStore>;
@@ -54,6 +69,10 @@ export class ChatState {
   readonly #unsubscribe: (() => void)[] = [];
   /** Store work runs one task at a time, in the order events arrived. */
   #queue: Promise<void> = Promise.resolve();
+  /** Chat messages that arrived and are not stored yet, oldest first (see `#storeArrived`). */
+  readonly #arrived: ArrivedMessage[] = [];
+  /** Whether a task that stores `#arrived` is queued and has not started. */
+  #storeQueued = false;
   #disposed = false;
   // Looked up in methods only; the active one is exposed through reactive state.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -258,7 +277,8 @@ export class ChatState {
     switch (message.type) {
       case 'chat_message':
         this.#typingWatch.clear(friendId);
-        this.#run((store) => this.#receive(store, friendId, connectionId, message));
+        this.#arrived.push({ friendId, connectionId, message });
+        this.#storeArrived();
         return;
       case 'chat_ack':
         this.#run(async (store) => {
@@ -284,28 +304,67 @@ export class ChatState {
     }
   }
 
-  async #receive(
-    store: ChatStore,
-    friendId: string,
-    connectionId: string,
-    message: Extract<PeerMessage, { type: 'chat_message' }>,
-  ): Promise<void> {
-    const unread = !(this.#active?.friendId === friendId && this.#attentive);
-    const result = await store.addIncoming(friendId, message, { unread });
-    // An id that names someone else's message (or one of ours) is not acknowledged: it is not theirs.
-    if (result === 'conflict') return;
-    // A duplicate is acknowledged again: the sender resent it because the first ack was lost.
-    this.#acks.add(friendId, connectionId, message.id);
-    const conversation = this.#conversations.get(friendId);
-    const { id, seq, ts, text } = message;
-    // Another tab of this account may have stored it first (same database): show it here too.
-    if (result === 'added' || (conversation && !conversation.messages.some((m) => m.id === id))) {
-      conversation?.merge([
-        { id, seq, ts, text, conversation: friendId, direction: 'in', state: 'received' },
-      ]);
+  /**
+   * Queues a task that stores the messages that arrived, unless one is queued and has not started:
+   * messages arriving while the store is busy join it and are stored in one transaction. One task
+   * each would fall behind for good once a transaction takes longer than the gap between messages
+   * (it can, while a file transfer keeps the storage busy), and the friend's acks with it.
+   */
+  #storeArrived(): void {
+    if (this.#storeQueued) return;
+    this.#storeQueued = true;
+    this.#run(async (store) => {
+      this.#storeQueued = false;
+      const batch = this.#arrived.splice(0, INCOMING_BATCH_MAX);
+      if (this.#arrived.length > 0) this.#storeArrived();
+      await this.#receive(store, batch);
+    });
+  }
+
+  /** Stores a batch that arrived, then acknowledges and shows what it may, in arrival order. */
+  async #receive(store: ChatStore, batch: readonly ArrivedMessage[]): Promise<void> {
+    // Unread is decided when stored, not on arrival: a chat opened in between has cleared its count
+    // (here and in the store) already, and messages counted after that would stay unread in it.
+    const incoming: IncomingMessage[] = batch.map(({ friendId, message: { id, seq, ts, text } }) => ({
+      id,
+      conversation: friendId,
+      seq,
+      ts,
+      text,
+      unread: !(this.#active?.friendId === friendId && this.#attentive),
+    }));
+    const results = await store.addIncoming(incoming);
+    if (results.length !== incoming.length) {
+      // An ack says "stored": with results that do not match, none can be trusted.
+      throw new Error(`chat store answered ${results.length} results for ${incoming.length} messages`);
     }
-    if (result === 'added' && unread)
-      this.#unread = { ...this.#unread, [friendId]: this.unread(friendId) + 1 };
+    const shown: Record<string, StoredMessage[]> = {};
+    const unread = { ...this.#unread };
+    let counted = false;
+    for (const [index, result] of results.entries()) {
+      // An id that names someone else's message (or one of ours) is not acknowledged: it is not theirs.
+      if (result === 'conflict') continue;
+      const { unread: isUnread, ...message } = incoming[index]!;
+      const friendId = message.conversation;
+      // A duplicate is acknowledged again: the sender resent it because the first ack was lost.
+      this.#acks.add(friendId, batch[index]!.connectionId, message.id);
+      const list = (shown[friendId] ??= []);
+      const same = (m: StoredMessage) => m.id === message.id;
+      // A duplicate not on screen yet was stored first by another tab of this account (same
+      // database): show it here too.
+      const onScreen =
+        result === 'duplicate' && (this.#conversations.get(friendId)?.messages.some(same) || list.some(same));
+      if (!onScreen) list.push({ ...message, direction: 'in', state: 'received' });
+      if (result === 'added' && isUnread) {
+        unread[friendId] = (unread[friendId] ?? 0) + 1;
+        counted = true;
+      }
+    }
+    // One update per conversation and one of the counts, however many messages came.
+    for (const [friendId, messages] of Object.entries(shown)) {
+      this.#conversations.get(friendId)?.merge(messages);
+    }
+    if (counted) this.#unread = unread;
   }
 
   #handleLink({ friendId, connectionId, open }: PeerNetworkEvents['link']): void {

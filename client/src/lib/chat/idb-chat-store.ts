@@ -6,9 +6,11 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import {
   fileMessage,
+  planIncoming,
   type ChatStore,
   type FileRecord,
   type HistoryCursor,
+  type IncomingMessage,
   type IncomingResult,
   type StoredMessage,
 } from './chat-store.js';
@@ -98,36 +100,23 @@ class IdbChatStore implements ChatStore {
     return toMessage(record);
   }
 
-  async addIncoming(
-    conversation: string,
-    message: Pick<StoredMessage, 'id' | 'seq' | 'ts' | 'text'>,
-    options: { unread: boolean },
-  ): Promise<IncomingResult> {
+  async addIncoming(batch: readonly IncomingMessage[]): Promise<IncomingResult[]> {
     const tx: Tx = this.#db.transaction(['messages', 'meta'], 'readwrite');
     const messages = tx.objectStore('messages');
-    const known = await messages.get(message.id);
-    if (known) {
-      await tx.done;
-      return known.conversation === conversation && known.direction === 'in' ? 'duplicate' : 'conflict';
+    const meta = tx.objectStore('meta');
+    // All reads are asked for at once: the transaction answers them in order, without a wait each.
+    const known = new Map<string, MessageRecord>();
+    for (const record of await Promise.all(batch.map((message) => messages.get(message.id)))) {
+      if (record) known.set(record.id, record);
     }
-    const writes: Promise<unknown>[] = [
-      messages.put({
-        id: message.id,
-        conversation,
-        direction: 'in',
-        state: 'received',
-        seq: message.seq,
-        ts: message.ts,
-        text: message.text,
-      }),
-    ];
-    if (options.unread) {
-      const meta = tx.objectStore('meta');
+    const plan = planIncoming(batch, known);
+    const writes: Promise<unknown>[] = plan.added.map((message) => messages.put(message));
+    for (const [conversation, count] of plan.unread) {
       const key = UNREAD_PREFIX + conversation;
-      writes.push(meta.get(key).then((count) => meta.put((count ?? 0) + 1, key)));
+      writes.push(meta.get(key).then((unread) => meta.put((unread ?? 0) + count, key)));
     }
     await Promise.all([...writes, tx.done]);
-    return 'added';
+    return plan.results;
   }
 
   async addFile(conversation: string, record: FileRecord): Promise<StoredMessage | null> {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { IncomingMessage } from './chat-store.js';
 import { MemoryChatStore } from './memory-chat-store.js';
 
-const incoming = (id: string, seq: number, ts: number) => ({ id, seq, ts, text: id });
+/** A message from `conversation` whose text is its id. */
+function incoming(conversation: string, id: string, seq = 1, ts = 1, unread = false): IncomingMessage {
+  return { id, conversation, seq, ts, text: id, unread };
+}
 
 describe('MemoryChatStore', () => {
   it('numbers outgoing messages per conversation and never lets the clock go back', async () => {
@@ -19,13 +23,52 @@ describe('MemoryChatStore', () => {
   it('tells added, duplicate and conflicting incoming ids apart', async () => {
     const store = new MemoryChatStore();
     await store.addOutgoing('bob', { id: 'mine', text: 'x', now: 1 });
-    expect(await store.addIncoming('bob', incoming('m1', 1, 1), { unread: true })).toBe('added');
-    expect(await store.addIncoming('bob', incoming('m1', 1, 1), { unread: true })).toBe('duplicate');
-    expect(await store.addIncoming('cy', incoming('m1', 1, 1), { unread: true })).toBe('conflict');
-    expect(await store.addIncoming('bob', incoming('mine', 1, 1), { unread: true })).toBe('conflict');
+    const unread = true;
+    expect(await store.addIncoming([incoming('bob', 'm1', 1, 1, unread)])).toEqual(['added']);
+    expect(await store.addIncoming([incoming('bob', 'm1', 1, 1, unread)])).toEqual(['duplicate']);
+    expect(await store.addIncoming([incoming('cy', 'm1', 1, 1, unread)])).toEqual(['conflict']);
+    expect(await store.addIncoming([incoming('bob', 'mine', 1, 1, unread)])).toEqual(['conflict']);
     expect(await store.unreadCounts()).toEqual({ bob: 1 });
     await store.markRead('bob');
     expect(await store.unreadCounts()).toEqual({});
+  });
+
+  it('stores a batch in order, deciding ids repeated inside it as if they came one by one', async () => {
+    const store = new MemoryChatStore();
+    await store.addOutgoing('bob', { id: 'mine', text: 'x', now: 1 });
+    await store.addIncoming([incoming('bob', 'old', 1, 1, true)]);
+    const results = await store.addIncoming([
+      incoming('bob', 'b1', 2, 2, true),
+      incoming('cy', 'c1', 1, 3, true),
+      // Resent inside the batch: the first one is kept.
+      { ...incoming('bob', 'b1', 2, 2, true), text: 'resent' },
+      incoming('cy', 'b1', 2, 4, true),
+      incoming('bob', 'old', 1, 1, true),
+      incoming('bob', 'mine', 3, 5, true),
+      incoming('bob', 'b2', 3, 6, false),
+      incoming('bob', 'b3', 4, 7, true),
+    ]);
+    expect(results).toEqual([
+      'added',
+      'added',
+      'duplicate',
+      'conflict',
+      'duplicate',
+      'conflict',
+      'added',
+      'added',
+    ]);
+    // Only added messages marked unread count, on top of what was counted before.
+    expect(await store.unreadCounts()).toEqual({ bob: 3, cy: 1 });
+    expect((await store.history('bob', 10)).map((m) => [m.id, m.text, m.direction])).toEqual([
+      ['mine', 'x', 'out'],
+      ['old', 'old', 'in'],
+      ['b1', 'b1', 'in'],
+      ['b2', 'b2', 'in'],
+      ['b3', 'b3', 'in'],
+    ]);
+    expect((await store.history('cy', 10)).map((m) => m.id)).toEqual(['c1']);
+    expect(await store.addIncoming([])).toEqual([]);
   });
 
   it('keeps undelivered outgoing messages in the outbox by conversation and seq', async () => {
@@ -59,9 +102,9 @@ describe('MemoryChatStore', () => {
       ['c2', 2, 2],
       ['c1', 2, 2],
     ] as const) {
-      await store.addIncoming('bob', incoming(id, seq, ts), { unread: false });
+      await store.addIncoming([incoming('bob', id, seq, ts)]);
     }
-    await store.addIncoming('cy', incoming('other', 1, 3), { unread: false });
+    await store.addIncoming([incoming('cy', 'other', 1, 3)]);
     const newest = await store.history('bob', 2);
     expect(newest.map((m) => m.id)).toEqual(['c2', 'd']);
     const older = await store.history('bob', 2, newest[0]);

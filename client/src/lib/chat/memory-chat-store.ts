@@ -4,9 +4,11 @@
  */
 import {
   fileMessage,
+  planIncoming,
   type ChatStore,
   type FileRecord,
   type HistoryCursor,
+  type IncomingMessage,
   type IncomingResult,
   type StoredMessage,
 } from './chat-store.js';
@@ -40,25 +42,13 @@ export class MemoryChatStore implements ChatStore {
     return { ...stored };
   }
 
-  async addIncoming(
-    conversation: string,
-    message: Pick<StoredMessage, 'id' | 'seq' | 'ts' | 'text'>,
-    options: { unread: boolean },
-  ): Promise<IncomingResult> {
-    const known = this.#messages.get(message.id);
-    if (known)
-      return known.conversation === conversation && known.direction === 'in' ? 'duplicate' : 'conflict';
-    this.#messages.set(message.id, {
-      id: message.id,
-      conversation,
-      direction: 'in',
-      state: 'received',
-      seq: message.seq,
-      ts: message.ts,
-      text: message.text,
-    });
-    if (options.unread) this.#unread.set(conversation, (this.#unread.get(conversation) ?? 0) + 1);
-    return 'added';
+  async addIncoming(batch: readonly IncomingMessage[]): Promise<IncomingResult[]> {
+    const plan = planIncoming(batch, this.#messages);
+    for (const message of plan.added) this.#messages.set(message.id, message);
+    for (const [conversation, count] of plan.unread) {
+      this.#unread.set(conversation, (this.#unread.get(conversation) ?? 0) + count);
+    }
+    return plan.results;
   }
 
   async addFile(conversation: string, record: FileRecord): Promise<StoredMessage | null> {
