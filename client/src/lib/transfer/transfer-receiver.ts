@@ -22,12 +22,11 @@ import {
   type TransferControl,
   type TransferErrorCode,
 } from '../../../../shared/transfer-protocol.js';
-import { Emitter } from '../emitter.js';
 import type { ControlChannel } from './chunk-channel.js';
 import type { FileSink, SavedFile } from './file-sink.js';
 import { createSha256, type HashCheckpoint, type StreamingHash } from './hasher.js';
-import { ProgressMeter, type TransferProgress } from './progress-meter.js';
 import { TransferError } from './transfer-error.js';
+import { hasEnded, TransferSide, type TransferSideEvents } from './transfer-side.js';
 
 /**
  * `offered` (waiting for the user), `receiving` (accepted), `verified` (complete, SHA-256 matched);
@@ -46,10 +45,8 @@ export interface ReceiverFileStatus {
   readonly saved?: SavedFile;
 }
 
-export interface TransferReceiverEvents {
-  file: ReceiverFileStatus;
-  progress: TransferProgress;
-}
+/** A file changed state; more bytes were written and hashed (about every MiB) or a file ended. */
+export type TransferReceiverEvents = TransferSideEvents<ReceiverFileStatus>;
 
 /** What became of one chunk (for tests and counters; bad chunks are never written). */
 export type ChunkOutcome = 'accepted' | 'duplicate' | 'gap' | 'ignored' | 'rejected' | 'unknown_file';
@@ -92,20 +89,14 @@ interface FileEntry {
   saved?: SavedFile;
 }
 
-const FINAL: ReadonlySet<ReceiverFileState> = new Set(['verified', 'declined', 'cancelled', 'failed']);
-
-export class TransferReceiver {
-  readonly transferId: string;
+export class TransferReceiver extends TransferSide<ReceiverFileStatus, FileEntry> {
   readonly #files = new Map<string, FileEntry>();
-  readonly #events = new Emitter<TransferReceiverEvents>();
-  readonly #meter: ProgressMeter;
   readonly #ackInterval: number;
   readonly #warn: NonNullable<TransferReceiverOptions['warn']>;
   #channel: ControlChannel | null = null;
 
   constructor(options: TransferReceiverOptions) {
-    this.transferId = options.offer.transferId;
-    this.#meter = new ProgressMeter({ now: options.now });
+    super(options.offer.transferId, options.now);
     this.#warn = options.warn ?? (() => {});
     this.#ackInterval = Math.min(options.ackInterval ?? TRANSFER_ACK_INTERVAL, TRANSFER_ACK_INTERVAL);
     for (const file of options.offer.files) {
@@ -125,27 +116,6 @@ export class TransferReceiver {
         steps: Promise.resolve(),
       });
     }
-  }
-
-  on<K extends keyof TransferReceiverEvents>(
-    event: K,
-    handler: (e: TransferReceiverEvents[K]) => void,
-  ): () => void {
-    return this.#events.on(event, handler);
-  }
-
-  get files(): ReceiverFileStatus[] {
-    return [...this.#files.values()].map(status);
-  }
-
-  /** Whether every file has ended (verified, declined, cancelled or failed). */
-  get finished(): boolean {
-    return [...this.#files.values()].every((entry) => FINAL.has(entry.state));
-  }
-
-  get progress(): TransferProgress {
-    const [bytes, total] = this.#totals();
-    return this.#meter.snapshot(bytes, total);
   }
 
   /** The declared size of an offered file (for `decodeChunk`), `undefined` for another id. */
@@ -168,7 +138,7 @@ export class TransferReceiver {
   /** The link dropped: chunks stop counting; each file keeps its verified offset and hash state. */
   detach(): void {
     this.#channel = null;
-    this.#meter.reset();
+    this.resetSpeed();
     for (const entry of this.#files.values()) {
       if (entry.state !== 'receiving') continue;
       entry.paused = true;
@@ -189,7 +159,7 @@ export class TransferReceiver {
     }
     entry.state = 'receiving';
     entry.sink = sink;
-    this.#emitFile(entry);
+    this.emitFile(entry);
     if (entry.file.size === 0) {
       this.#step(entry, () => this.#finish(entry, ''));
       return entry.steps;
@@ -286,8 +256,7 @@ export class TransferReceiver {
           fileId: entry.file.fileId,
           received: entry.written,
         });
-      this.#meter.sample(this.#totals()[0]);
-      this.#events.emit('progress', this.progress);
+      this.sampleProgress();
     }
     if (done && entry.hash) {
       const digest = entry.hash.digest();
@@ -312,8 +281,8 @@ export class TransferReceiver {
     if (entry.state !== 'receiving') return;
     entry.state = 'verified';
     entry.sink = null;
-    this.#emitFile(entry);
-    this.#events.emit('progress', this.progress);
+    this.emitFile(entry);
+    this.emitProgress();
     this.#tellEnd(entry);
   }
 
@@ -364,7 +333,7 @@ export class TransferReceiver {
 
   /** Ends a file that has not ended, throwing away what was written; `false` when it already had. */
   #end(entry: FileEntry, state: ReceiverFileState, error?: TransferErrorCode): boolean {
-    if (FINAL.has(entry.state)) return false;
+    if (hasEnded(entry)) return false;
     entry.state = state;
     entry.error = error;
     entry.hash = null;
@@ -373,8 +342,8 @@ export class TransferReceiver {
     entry.sink = null;
     // After the writes in flight, which see the new state and stop.
     if (sink) void entry.writes.then(() => sink.abort()).catch(() => {});
-    this.#emitFile(entry);
-    this.#events.emit('progress', this.progress);
+    this.emitFile(entry);
+    this.emitProgress();
     return true;
   }
 
@@ -397,34 +366,27 @@ export class TransferReceiver {
     entry.steps = entry.steps.then(step).catch((error: unknown) => this.#fail(entry, 'write_failed', error));
   }
 
-  #emitFile(entry: FileEntry): void {
-    this.#events.emit('file', status(entry));
+  protected entries(): Iterable<FileEntry> {
+    return this.#files.values();
   }
 
-  #totals(): [bytes: number, total: number] {
-    let bytes = 0;
-    let total = 0;
-    for (const entry of this.#files.values()) {
-      if (entry.state !== 'receiving' && entry.state !== 'verified') continue;
-      bytes += entry.state === 'verified' ? entry.file.size : entry.written;
-      total += entry.file.size;
-    }
-    return [bytes, total];
+  protected status(entry: FileEntry): ReceiverFileStatus {
+    const { file, state, error, saved } = entry;
+    return {
+      file,
+      state,
+      received: this.bytesDone(entry),
+      ...(error === undefined ? {} : { error }),
+      ...(saved === undefined ? {} : { saved }),
+    };
+  }
+
+  protected bytesDone(entry: FileEntry): number {
+    return entry.state === 'verified' ? entry.file.size : entry.written;
   }
 }
 
 /** Whether the file's sink hashes what it writes (in a worker): the receiver then keeps no hash. */
 function sinkHashes(entry: FileEntry): boolean {
   return entry.sink?.writtenSha256 !== undefined;
-}
-
-function status(entry: FileEntry): ReceiverFileStatus {
-  const { file, state, written: received, error, saved } = entry;
-  return {
-    file,
-    state,
-    received: state === 'verified' ? file.size : received,
-    ...(error === undefined ? {} : { error }),
-    ...(saved === undefined ? {} : { saved }),
-  };
 }

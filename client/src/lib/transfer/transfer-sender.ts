@@ -24,10 +24,9 @@ import {
   type TransferControlOf,
   type TransferErrorCode,
 } from '../../../../shared/transfer-protocol.js';
-import { Emitter } from '../emitter.js';
 import { HIGH_WATER_MARK, LOW_WATER_MARK, type ChunkChannel } from './chunk-channel.js';
 import type { FileSource } from './file-source.js';
-import { ProgressMeter, type TransferProgress } from './progress-meter.js';
+import { hasEnded, TransferSide, type TransferSideEvents } from './transfer-side.js';
 
 /**
  * Bytes read from a file at a time: reading a `Blob` slice costs about the same for 64 KiB as for
@@ -55,12 +54,8 @@ export interface SenderFileStatus {
   readonly error?: TransferErrorCode;
 }
 
-export interface TransferSenderEvents {
-  /** A file changed state. */
-  file: SenderFileStatus;
-  /** The receiver acknowledged more bytes (about every MiB) or a file ended. */
-  progress: TransferProgress;
-}
+/** A file changed state; the receiver acknowledged more bytes (about every MiB) or a file ended. */
+export type TransferSenderEvents = TransferSideEvents<SenderFileStatus>;
 
 export interface TransferSenderOptions {
   transferId: string;
@@ -87,10 +82,7 @@ interface FileEntry {
   error?: TransferErrorCode;
 }
 
-const FINAL: ReadonlySet<SenderFileState> = new Set(['verified', 'declined', 'cancelled', 'failed']);
-
-export class TransferSender {
-  readonly transferId: string;
+export class TransferSender extends TransferSide<SenderFileStatus, FileEntry> {
   readonly #files = new Map<string, FileEntry>();
   /** Accepted files, in the order they were accepted: sent one at a time in this order. */
   readonly #order: FileEntry[] = [];
@@ -98,8 +90,6 @@ export class TransferSender {
   readonly #highWaterMark: number;
   readonly #window: number;
   readonly #readBlock: number;
-  readonly #events = new Emitter<TransferSenderEvents>();
-  readonly #meter: ProgressMeter;
   readonly #warn: NonNullable<TransferSenderOptions['warn']>;
   #channel: ChunkChannel | null = null;
   #stopDrainWait: (() => void) | null = null;
@@ -112,12 +102,11 @@ export class TransferSender {
   #block: { entry: FileEntry; offset: number; bytes: Uint8Array } | null = null;
 
   constructor(options: TransferSenderOptions) {
-    this.transferId = options.transferId;
+    super(options.transferId, options.now);
     this.#chunkSize = options.chunkSize ?? CHUNK_PAYLOAD_DEFAULT;
     this.#highWaterMark = options.highWaterMark ?? HIGH_WATER_MARK;
     this.#window = options.window ?? TRANSFER_WINDOW_MAX;
     this.#readBlock = options.readBlock ?? SEND_READ_BLOCK;
-    this.#meter = new ProgressMeter({ now: options.now });
     this.#warn = options.warn ?? (() => {});
     if (!Number.isInteger(this.#chunkSize) || this.#chunkSize < 1 || this.#chunkSize > CHUNK_PAYLOAD_MAX)
       throw new RangeError(`chunkSize must be 1..${CHUNK_PAYLOAD_MAX}`);
@@ -130,27 +119,6 @@ export class TransferSender {
       if (source.size !== file.size) throw new RangeError('the source size differs from the offered size');
       this.#files.set(file.fileId, { file, source, state: 'offered', position: 0, acknowledged: 0 });
     }
-  }
-
-  on<K extends keyof TransferSenderEvents>(
-    event: K,
-    handler: (e: TransferSenderEvents[K]) => void,
-  ): () => void {
-    return this.#events.on(event, handler);
-  }
-
-  get files(): SenderFileStatus[] {
-    return [...this.#files.values()].map(status);
-  }
-
-  /** Whether every file has ended (verified, declined, cancelled or failed). */
-  get finished(): boolean {
-    return [...this.#files.values()].every((entry) => FINAL.has(entry.state));
-  }
-
-  get progress(): TransferProgress {
-    const [bytes, total] = this.#totals();
-    return this.#meter.snapshot(bytes, total);
   }
 
   /** The offer as it goes to the peer. */
@@ -180,7 +148,7 @@ export class TransferSender {
     this.#generation += 1;
     this.#stopDrainWait?.();
     this.#stopDrainWait = null;
-    this.#meter.reset();
+    this.resetSpeed();
   }
 
   /** Stops one file, or every file still going; the receiver is told. */
@@ -205,8 +173,7 @@ export class TransferSender {
         const entry = this.#files.get(message.fileId);
         if (entry?.state !== 'sending') return;
         entry.acknowledged = Math.max(entry.acknowledged, Math.min(message.received, entry.position));
-        this.#meter.sample(this.#totals()[0]);
-        this.#events.emit('progress', this.progress);
+        this.sampleProgress();
         return this.#kick();
       }
       case 'file_complete': {
@@ -243,7 +210,7 @@ export class TransferSender {
   #handleAccept(fileId: string, offset: number): void {
     const entry = this.#files.get(fileId);
     if (!entry) return;
-    if (FINAL.has(entry.state)) {
+    if (hasEnded(entry)) {
       // The receiver missed how the file ended (a link dropped): tell it again.
       if (entry.state === 'cancelled')
         this.#channel?.sendControl({
@@ -269,8 +236,8 @@ export class TransferSender {
     if (entry.state === 'offered') {
       entry.state = 'sending';
       this.#order.push(entry);
-      this.#events.emit('file', status(entry));
-      this.#events.emit('progress', this.progress);
+      this.emitFile(entry);
+      this.emitProgress();
     }
     // A first accept, a resume after a new link, or a gap the receiver saw: go on from its offset.
     entry.position = offset;
@@ -282,14 +249,14 @@ export class TransferSender {
 
   /** Ends a file that has not ended; `false` when it already had. */
   #end(entry: FileEntry, state: SenderFileState, error?: TransferErrorCode): boolean {
-    if (FINAL.has(entry.state)) return false;
+    if (hasEnded(entry)) return false;
     entry.state = state;
     entry.error = error;
     if (this.#held?.entry === entry) this.#held = null;
     if (this.#block?.entry === entry) this.#block = null;
     this.#generation += 1;
-    this.#events.emit('file', status(entry));
-    this.#events.emit('progress', this.progress);
+    this.emitFile(entry);
+    this.emitProgress();
     this.#kick();
     return true;
   }
@@ -389,16 +356,17 @@ export class TransferSender {
     });
   }
 
-  /** Bytes acknowledged and bytes in total, over the files accepted. */
-  #totals(): [bytes: number, total: number] {
-    let bytes = 0;
-    let total = 0;
-    for (const entry of this.#files.values()) {
-      if (entry.state !== 'sending' && entry.state !== 'verified') continue;
-      bytes += entry.acknowledged;
-      total += entry.file.size;
-    }
-    return [bytes, total];
+  protected entries(): Iterable<FileEntry> {
+    return this.#files.values();
+  }
+
+  protected status(entry: FileEntry): SenderFileStatus {
+    const { file, state, acknowledged, error } = entry;
+    return error === undefined ? { file, state, acknowledged } : { file, state, acknowledged, error };
+  }
+
+  protected bytesDone(entry: FileEntry): number {
+    return entry.acknowledged;
   }
 }
 
@@ -409,9 +377,4 @@ function trySend(channel: ChunkChannel, frame: ArrayBuffer): boolean {
   } catch {
     return false;
   }
-}
-
-function status(entry: FileEntry): SenderFileStatus {
-  const { file, state, acknowledged, error } = entry;
-  return error === undefined ? { file, state, acknowledged } : { file, state, acknowledged, error };
 }
