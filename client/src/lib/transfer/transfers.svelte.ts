@@ -31,9 +31,10 @@ import { prepareFiles, type PickedFile } from './outgoing-files.js';
 import type { TransferProgress } from './progress-meter.js';
 import { TransferError, toError } from './transfer-error.js';
 import { overRelayCapMessage } from './transfer-format.js';
-import type { TransferReceiver } from './transfer-receiver.js';
+import type { ReceiverFileStatus, TransferReceiver } from './transfer-receiver.js';
 import { TransferRouter } from './transfer-router.js';
-import { TransferSender } from './transfer-sender.js';
+import { TransferSender, type SenderFileStatus } from './transfer-sender.js';
+import type { TransferSide } from './transfer-side.js';
 
 /** One file of a transfer as shown: `preparing` while the sender hashes it before offering. */
 export interface TransferFileView {
@@ -221,21 +222,7 @@ export class TransfersState {
       });
       const sender = new TransferSender({ transferId: item.id, files: outgoing, warn: this.#warn });
       item.sender = sender;
-      const show = () => {
-        item.files = sender.files.map((s) => ({
-          file: s.file,
-          state: s.state,
-          bytes: s.acknowledged,
-          error: s.error,
-        }));
-        item.progress = sender.progress;
-      };
-      sender.on('file', show);
-      sender.on('file', (s) => {
-        if (s.state === 'verified') this.#onVerified(item.friendId, 'out', s.file);
-      });
-      sender.on('progress', show);
-      show();
+      this.#follow(item, sender, 'out');
       page.router.send(sender);
     } catch (error) {
       item.problem = toError(error).message;
@@ -245,26 +232,28 @@ export class TransfersState {
   }
 
   #handleOffer(page: PageTransfers, receiver: TransferReceiver): void {
-    const { friendId } = page;
-    const item = new TransferItem(receiver.transferId, friendId, 'incoming');
+    const item = new TransferItem(receiver.transferId, page.friendId, 'incoming');
     item.receiver = receiver;
-    const show = () => {
-      item.files = receiver.files.map((s) => ({
-        file: s.file,
-        state: s.state,
-        bytes: s.received,
-        error: s.error,
-        saved: s.saved,
-      }));
-      item.progress = receiver.progress;
-    };
-    receiver.on('file', show);
-    receiver.on('file', (s) => {
-      if (s.state === 'verified') this.#onVerified(friendId, 'in', s.file);
-    });
-    receiver.on('progress', show);
-    show();
+    this.#follow(item, receiver, 'in');
     this.#join(item, page);
+  }
+
+  /** Mirrors the side's files and progress on the item, and tells `onVerified` of each file verified. */
+  #follow<S extends SenderFileStatus | ReceiverFileStatus>(
+    item: TransferItem,
+    side: TransferSide<S>,
+    direction: 'out' | 'in',
+  ): void {
+    const show = () => {
+      item.files = side.files.map(fileView);
+      item.progress = side.progress;
+    };
+    side.on('file', show);
+    side.on('file', (s) => {
+      if (s.state === 'verified') this.#onVerified(item.friendId, direction, s.file);
+    });
+    side.on('progress', show);
+    show();
   }
 
   #page(friendId: string, instance: string): PageTransfers {
@@ -336,6 +325,13 @@ export class TransfersState {
       if (waiting) item.progress = { ...item.progress, bytesPerSecond: 0, secondsLeft: null };
     }
   }
+}
+
+/** A file as shown: bytes the receiver acknowledged (outgoing), or written here and where saved (incoming). */
+function fileView(s: SenderFileStatus | ReceiverFileStatus): TransferFileView {
+  return 'received' in s
+    ? { file: s.file, state: s.state, bytes: s.received, error: s.error, saved: s.saved }
+    : { file: s.file, state: s.state, bytes: s.acknowledged, error: s.error };
 }
 
 function key(friendId: string, instance: string): string {
