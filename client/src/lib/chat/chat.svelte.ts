@@ -11,28 +11,23 @@
 import type { PeerMessage } from '../../../../shared/peer-protocol.js';
 import type { Gateway } from '../gateway.js';
 import type { PeerNetwork, PeerNetworkEvents, PeerPath } from '../peer/peer-network.js';
-import { ACK_BATCH_MAX, AckBatcher } from './ack-batcher.js';
+import { AckBatcher } from './ack-batcher.js';
 import {
   fileRecordId,
   type ChatStore,
-  type IncomingMessage,
   type MessageDirection,
   type StoredFile,
   type StoredMessage,
 } from './chat-store.js';
 import { prepareText } from './chat-text.js';
 import { ConversationState } from './conversation.svelte.js';
+import { IncomingQueue, type IncomingOutcome } from './incoming-queue.js';
 import { TypingNotifier, TypingWatch } from './typing.js';
+
+export { INCOMING_BATCH_MAX } from './incoming-queue.js';
 
 /** Messages read from the store at a time (on open, and each time older ones are asked for). */
 export const HISTORY_PAGE = 100;
-
-/**
- * Most incoming messages stored in one transaction: a flood (an outbox flushed on reconnect) is
- * stored in parts, so other store work, like sending, waits for one part only. A part from one link
- * is acknowledged in one `chat_ack`.
- */
-export const INCOMING_BATCH_MAX = ACK_BATCH_MAX;
 
 export interface ChatDeps {
   peers: PeerNetwork;
@@ -50,13 +45,6 @@ export interface ChatDeps {
 /** What `send` did with the text: queued it, or refused it. */
 export type SendResult = 'queued' | 'empty' | 'too_long';
 
-/** A chat message that came from `friendId` on that link and waits for the store. */
-interface ArrivedMessage {
-  friendId: string;
-  connectionId: string;
-  message: Extract<PeerMessage, { type: 'chat_message' }>;
-}
-
 export class ChatState {
   readonly #peers: PeerNetwork;
   readonly #store: Promise<ChatStore>;
@@ -66,13 +54,10 @@ export class ChatState {
   readonly #acks: AckBatcher;
   readonly #notifier: TypingNotifier;
   readonly #typingWatch: TypingWatch;
+  readonly #incoming: IncomingQueue;
   readonly #unsubscribe: (() => void)[] = [];
   /** Store work runs one task at a time, in the order events arrived. */
   #queue: Promise<void> = Promise.resolve();
-  /** Chat messages that arrived and are not stored yet, oldest first (see `#storeArrived`). */
-  readonly #arrived: ArrivedMessage[] = [];
-  /** Whether a task that stores `#arrived` is queued and has not started. */
-  #storeQueued = false;
   #disposed = false;
   // Looked up in methods only; the active one is exposed through reactive state.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -103,6 +88,13 @@ export class ChatState {
     });
     this.#typingWatch = new TypingWatch({
       onChange: (friendId, typing) => (this.#typing = { ...this.#typing, [friendId]: typing }),
+    });
+    this.#incoming = new IncomingQueue({
+      run: (task) => this.#run(task),
+      isUnread: (friendId) => !(this.#active?.friendId === friendId && this.#attentive),
+      isShown: (friendId, id) =>
+        this.#conversations.get(friendId)?.messages.some((m) => m.id === id) ?? false,
+      stored: (outcome) => this.#showIncoming(outcome),
     });
 
     this.#unsubscribe.push(
@@ -277,8 +269,7 @@ export class ChatState {
     switch (message.type) {
       case 'chat_message':
         this.#typingWatch.clear(friendId);
-        this.#arrived.push({ friendId, connectionId, message });
-        this.#storeArrived();
+        this.#incoming.push({ friendId, connectionId, message });
         return;
       case 'chat_ack':
         this.#run(async (store) => {
@@ -304,67 +295,17 @@ export class ChatState {
     }
   }
 
-  /**
-   * Queues a task that stores the messages that arrived, unless one is queued and has not started:
-   * messages arriving while the store is busy join it and are stored in one transaction. One task
-   * each would fall behind for good once a transaction takes longer than the gap between messages
-   * (it can, while a file transfer keeps the storage busy), and the friend's acks with it.
-   */
-  #storeArrived(): void {
-    if (this.#storeQueued) return;
-    this.#storeQueued = true;
-    this.#run(async (store) => {
-      this.#storeQueued = false;
-      const batch = this.#arrived.splice(0, INCOMING_BATCH_MAX);
-      if (this.#arrived.length > 0) this.#storeArrived();
-      await this.#receive(store, batch);
-    });
-  }
-
-  /** Stores a batch that arrived, then acknowledges and shows what it may, in arrival order. */
-  async #receive(store: ChatStore, batch: readonly ArrivedMessage[]): Promise<void> {
-    // Unread is decided when stored, not on arrival: a chat opened in between has cleared its count
-    // (here and in the store) already, and messages counted after that would stay unread in it.
-    const incoming: IncomingMessage[] = batch.map(({ friendId, message: { id, seq, ts, text } }) => ({
-      id,
-      conversation: friendId,
-      seq,
-      ts,
-      text,
-      unread: !(this.#active?.friendId === friendId && this.#attentive),
-    }));
-    const results = await store.addIncoming(incoming);
-    if (results.length !== incoming.length) {
-      // An ack says "stored": with results that do not match, none can be trusted.
-      throw new Error(`chat store answered ${results.length} results for ${incoming.length} messages`);
-    }
-    const shown: Record<string, StoredMessage[]> = {};
-    const unread = { ...this.#unread };
-    let counted = false;
-    for (const [index, result] of results.entries()) {
-      // An id that names someone else's message (or one of ours) is not acknowledged: it is not theirs.
-      if (result === 'conflict') continue;
-      const { unread: isUnread, ...message } = incoming[index]!;
-      const friendId = message.conversation;
-      // A duplicate is acknowledged again: the sender resent it because the first ack was lost.
-      this.#acks.add(friendId, batch[index]!.connectionId, message.id);
-      const list = (shown[friendId] ??= []);
-      const same = (m: StoredMessage) => m.id === message.id;
-      // A duplicate not on screen yet was stored first by another tab of this account (same
-      // database): show it here too.
-      const onScreen =
-        result === 'duplicate' && (this.#conversations.get(friendId)?.messages.some(same) || list.some(same));
-      if (!onScreen) list.push({ ...message, direction: 'in', state: 'received' });
-      if (result === 'added' && isUnread) {
-        unread[friendId] = (unread[friendId] ?? 0) + 1;
-        counted = true;
-      }
-    }
-    // One update per conversation and one of the counts, however many messages came.
+  /** Acknowledges and shows a stored batch: one update per conversation and one of the counts. */
+  #showIncoming({ acks, shown, unread }: IncomingOutcome): void {
+    for (const { friendId, connectionId, id } of acks) this.#acks.add(friendId, connectionId, id);
     for (const [friendId, messages] of Object.entries(shown)) {
       this.#conversations.get(friendId)?.merge(messages);
     }
-    if (counted) this.#unread = unread;
+    const counted = Object.entries(unread);
+    if (counted.length === 0) return;
+    const next = { ...this.#unread };
+    for (const [friendId, count] of counted) next[friendId] = (next[friendId] ?? 0) + count;
+    this.#unread = next;
   }
 
   #handleLink({ friendId, connectionId, open }: PeerNetworkEvents['link']): void {
