@@ -88,6 +88,10 @@ export function createApp(deps: AppDeps): express.Express {
     const root = path.resolve(config.staticDir);
     const index = path.join(root, 'index.html');
     if (!existsSync(index)) logger.warn({ staticDir: root }, 'no built client found (run `npm run build`)');
+    // Downloads are served by the page's download service worker (client/src/download-sw.ts, scope
+    // /download/): one that reaches the server has no worker behind it, and must not get the app
+    // shell as its file (nor start the app in the hidden frame that asked).
+    app.use('/download', notFound);
     app.use(express.static(root, { index: false, maxAge: '1h' }));
     // Client-side routes: any other GET that accepts HTML gets the app shell.
     app.get('/{*splat}', (req, res, next) => {
