@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredMessage } from './chat-store.js';
-import { buildTimeline, dayLabel, messageTime, RUN_GAP_MS } from './timeline.js';
+import { buildTimeline, dayLabel, messageDateTime, messageTime, RUN_GAP_MS } from './timeline.js';
 
 const NOW = new Date(2026, 4, 20, 15, 0).getTime(); // Wednesday 20 May 2026, 15:00 local
 const at = (day: number, hour: number, minute = 0) => new Date(2026, 4, day, hour, minute).getTime();
@@ -31,6 +31,8 @@ describe('messageTime', () => {
   it('follows the locale', () => {
     expect(messageTime(at(20, 14, 5), 'en-GB')).toBe('14:05');
     expect(messageTime(at(20, 14, 5), 'en-US')).toBe('2:05 PM');
+    expect(messageDateTime(at(20, 14, 5), 'en-US')).toBe('May 20, 2026, 2:05:00 PM');
+    expect(messageDateTime(at(20, 14, 5), 'en-GB')).toBe('20 May 2026, 14:05:00');
   });
 });
 
@@ -54,6 +56,23 @@ describe('buildTimeline', () => {
           : `${item.message.id}${item.first ? '<' : ''}${item.last ? '>' : ''}`,
       ),
     ).toEqual(['Yesterday', 'a<>', 'Today', 'b<', 'c>', 'd<>', 'e<>']);
+  });
+
+  it('keeps the rows that did not change, so only changed rows render again', () => {
+    const a = message('a', at(20, 9), 'in');
+    const b = message('b', at(20, 9, 1), 'in');
+    const before = buildTimeline([a, b], NOW, 'en-US');
+    // c joins b's run: b is no longer the run's last, a is untouched.
+    const c = message('c', at(20, 9, 2), 'in');
+    const after = buildTimeline([a, b, c], NOW, 'en-US', before);
+    expect(after[0]).toBe(before[0]); // Today
+    expect(after[1]).toBe(before[1]); // a
+    expect(after[2]).not.toBe(before[2]); // b: last changed
+    expect(after[2]).toMatchObject({ key: 'b', first: false, last: false });
+    // A message replaced by a new object (its state changed) is a new row.
+    const delivered = { ...a };
+    expect(buildTimeline([delivered, b, c], NOW, 'en-US', after)[1]).not.toBe(after[1]);
+    expect(buildTimeline([a, b, c], NOW, 'en-US', after)).toEqual(after);
   });
 
   it('is empty without messages', () => {

@@ -11,12 +11,19 @@ export type TimelineItem =
   | { kind: 'day'; key: string; label: string }
   | { kind: 'message'; key: string; message: StoredMessage; first: boolean; last: boolean };
 
-/** The rows of the list for `messages` (in conversation order), with day labels against `now`. */
+/**
+ * The rows of the list for `messages` (in conversation order), with day labels against `now`.
+ * Rows equal to one of `before` (the last rows built) are that same object: the list re-renders only
+ * the rows that changed. Without it, every bubble of an open chat ran its effects again for each
+ * message that arrived (bench:transfer's profile of the receiving page during a transfer with chat).
+ */
 export function buildTimeline(
   messages: readonly StoredMessage[],
   now: number,
   locale?: string | string[],
+  before: readonly TimelineItem[] = [],
 ): TimelineItem[] {
+  const known = new Map(before.map((item) => [item.key, item]));
   const items: TimelineItem[] = [];
   let day = '';
   messages.forEach((message, index) => {
@@ -25,15 +32,18 @@ export function buildTimeline(
     const messageDay = dayKey(message.ts);
     if (messageDay !== day) {
       day = messageDay;
-      items.push({ kind: 'day', key: `day-${messageDay}`, label: dayLabel(message.ts, now, locale) });
+      const label = dayLabel(message.ts, now, locale);
+      const old = known.get(`day-${messageDay}`);
+      items.push(
+        old?.kind === 'day' && old.label === label ? old : { kind: 'day', key: `day-${messageDay}`, label },
+      );
     }
-    items.push({
-      kind: 'message',
-      key: message.id,
-      message,
-      first: !previous || !sameRun(previous, message),
-      last: !next || !sameRun(message, next),
-    });
+    const first = !previous || !sameRun(previous, message);
+    const last = !next || !sameRun(message, next);
+    const old = known.get(message.id);
+    const same =
+      old?.kind === 'message' && old.message === message && old.first === first && old.last === last;
+    items.push(same ? old : { kind: 'message', key: message.id, message, first, last });
   });
   return items;
 }
@@ -73,13 +83,26 @@ export function dayLabel(ts: number, now: number, locale?: string | string[]): s
  */
 const timeFormats = new Map<string, Intl.DateTimeFormat>();
 
-/** The time of day of a message, e.g. "14:05" or "2:05 PM" by the person's locale. */
-export function messageTime(ts: number, locale?: string | string[]): string {
-  const key = String(locale ?? '');
+function cachedFormat(
+  kind: string,
+  locale: string | string[] | undefined,
+  options: Intl.DateTimeFormatOptions,
+): Intl.DateTimeFormat {
+  const key = `${kind} ${String(locale ?? '')}`;
   let format = timeFormats.get(key);
   if (!format) {
-    format = new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' });
+    format = new Intl.DateTimeFormat(locale, options);
     timeFormats.set(key, format);
   }
-  return format.format(ts);
+  return format;
+}
+
+/** The time of day of a message, e.g. "14:05" or "2:05 PM" by the person's locale. */
+export function messageTime(ts: number, locale?: string | string[]): string {
+  return cachedFormat('time', locale, { hour: 'numeric', minute: '2-digit' }).format(ts);
+}
+
+/** The full date and time of a message (its tooltip), e.g. "May 20, 2026, 2:05:00 PM". */
+export function messageDateTime(ts: number, locale?: string | string[]): string {
+  return cachedFormat('date-time', locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(ts);
 }
