@@ -14,7 +14,8 @@ import { WebSocketServer, type WebSocket as RelaySocket } from 'ws';
 import { startServer } from '../signaling/src/server.js';
 import { testConfig } from '../signaling/test/test-config.js';
 
-export const STATIC_DIR = path.resolve('dist/client');
+/** The built client the benchmarks serve: `STATIC_DIR` (as the server's setting), else dist/client. */
+export const STATIC_DIR = path.resolve(process.env.STATIC_DIR || 'dist/client');
 export const PASSWORD = 'correct horse battery staple';
 
 // ---- the app ----------------------------------------------------------------------------------------
@@ -33,7 +34,7 @@ export function buildClientIfStale(): void {
   const sources = Math.max(newestMtime(path.resolve('client')), newestMtime(path.resolve('shared')));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   console.log('building the client (dist/client is missing or older than the sources)...');
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', STATIC_DIR], { stdio: 'inherit' });
 }
 
 /** The signaling server serving the built client: memory store, signal rate limits lifted. */

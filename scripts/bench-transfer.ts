@@ -39,8 +39,9 @@
  *   (`/proc/<pid>/task/<tid>/stat`): what the work costs, whatever else keeps the machine busy.
  *
  * Warm-up first (the first transfer on a fresh connection is slower): 16 MiB raw and through Parley.
- * Medians of `--runs`. `--profile` adds one Parley run with a CPU profile of both pages (their
- * heaviest functions by self time; build with `npx vite build --minify false` for readable names).
+ * Medians of `--runs`. `--profile` adds one Parley run, with the chat messages going, with a CPU
+ * profile of both pages (their heaviest functions by self time; for readable names build with
+ * `npx vite build --minify false --outDir /tmp/bench-dist` and run with `STATIC_DIR=/tmp/bench-dist`).
  * `--parley-only`: only Parley's runs of MiB, with the receiver's memory (no raw pair, no chat, no
  * small runs): for very large files (4352 MiB is past 2^32 bytes). The receiving page then runs in a
  * browser of its own with a persistent profile, so its Origin Private File System is on disk (off
@@ -328,7 +329,11 @@ async function measureParley(
       small.push(await parleyRun(a, b, file, { processes, memory }));
     }
     const profiled = PROFILE
-      ? await parleyRun(a, b, await named(sources.big, 'bench-profile.bin'), { processes, profile: true })
+      ? await parleyRun(a, b, await named(sources.big, 'bench-profile.bin'), {
+          processes,
+          profile: true,
+          pings: true,
+        })
       : null;
     return { idle, big, chat, smallRuns: small, profiled };
   } finally {
