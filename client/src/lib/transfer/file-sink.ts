@@ -1,29 +1,33 @@
 /**
- * Where a receiver's bytes go. Two sinks:
+ * Where a receiver's bytes go. Three sinks, chosen on the click on "Accept" (`TransfersState`):
  * - `DiskSink`, the File System Access API (Chromium): the user picks where to save before the
  *   transfer starts (`showSaveFilePicker`, which needs the click on "Accept"), bytes are written at
  *   their offsets through `createWritable()`; nothing but a small write buffer is ever in memory,
  *   whatever the size. Chromium writes to a swap file and moves it into place on `close()`, so an
  *   aborted file (cancelled, or failing its SHA-256) never appears complete.
- * - `MemorySink` elsewhere: the bytes collect as Blob parts and are saved as a download at the end,
+ * - `StreamDownloadSink` (`download-sink.ts`) where there is no picker but service workers are
+ *   (Firefox, Safari): the download service worker (`download-stream.ts`) answers a hidden iframe's
+ *   request for `/download/<random id>` with a `ReadableStream` the page fills as bytes are written,
+ *   and the browser saves it to its downloads folder as they come; the page waits while more than a
+ *   few MiB are unread by the browser, so memory stays bounded whatever the size. Only a verified
+ *   file ends the stream well; a cancel or an integrity failure errors it, and the browser marks the
+ *   download failed and drops the partial file. The receiver hashes these bytes itself. The page
+ *   pings the worker while a download is open: browsers stop a worker idle for ~30 s, which a
+ *   transfer paused by a dropped link would leave it. Tested in Chromium (e2e, with the picker taken
+ *   away); Firefox and Safari, which it is for, are not tested here.
+ * - `MemorySink` elsewhere (no service workers: Firefox's private windows, plain http), or when the
+ *   download cannot start: the bytes collect as Blob parts and are saved as a download at the end,
  *   so the file's size is held by the browser; capped at `MEMORY_SINK_MAX_BYTES`.
- *
- * Not built yet: a service-worker streaming download for browsers without the picker (Firefox,
- * Safari). Design: the page registers a worker that answers `GET /transfer-download/<random id>`
- * with a `ReadableStream` and `Content-Disposition: attachment; filename*=UTF-8''<safe name>`; the
- * page opens that URL in a hidden iframe when the user accepts, and posts each written chunk to the
- * worker over a `MessageChannel`, waiting for the stream's pull (its `desiredSize`) before sending
- * more, so memory stays at the stream's high-water mark. The browser saves to its downloads folder as
- * bytes arrive. On an integrity failure or a cancel the worker calls `controller.error()`, which
- * makes the browser mark the download failed and drop the partial file; only a verified file gets
- * `controller.close()`. Caveats to test before relying on it: Safari ends idle worker streams, and
- * Firefox's private windows have no service workers; keep MemorySink as the fallback there.
  */
 import { TransferError, toError } from './transfer-error.js';
 import { DiskWriterClient } from './worker-disk-sink.js';
 
-/** The result of a completed file: on disk already, or a Blob for the page to offer as a download. */
-export type SavedFile = { kind: 'disk'; name: string } | { kind: 'blob'; blob: Blob };
+/**
+ * The result of a completed file: on disk already, in the browser's downloads (streamed there as it
+ * came), or a Blob for the page to offer as a download.
+ */
+export type SavedFile =
+  { kind: 'disk'; name: string } | { kind: 'download'; name: string } | { kind: 'blob'; blob: Blob };
 
 export interface FileSink {
   /** Largest file this sink can store, in bytes. */
