@@ -7,8 +7,9 @@
  *
  * Pieces: `prepareFiles` (hash and describe picked files) -> `TransferSender` (one offer) and
  * `TransferReceiver` (created by `TransferRouter` when an offer arrives), talking through a
- * `ChunkChannel`; receivers write into a `FileSink` (`DiskSink` via the File System Access API,
- * `MemorySink` elsewhere, up to 256 MiB) and save under `safeFileName(name)`. Wire format and limits:
+ * `ChunkChannel`; receivers write into a `FileSink` (`DiskSink` via the File System Access API, a
+ * `StreamDownloadSink` through a service worker elsewhere, `MemorySink` up to 256 MiB where neither
+ * works) and save under `safeFileName(name)`. Wire format and limits:
  * `shared/transfer-protocol.ts`.
  *
  * What the integration needs from the peer layer:
@@ -38,10 +39,12 @@
  *   the sender and the router respect. The pace (10 boxes a second, about 360 KiB/s) caps files
  *   there at `RELAY_FILE_MAX_BYTES` (20 MB, about a minute): `TransfersState.send` refuses larger
  *   ones while the path is `server`; one already under way waits for a data channel.
- * - The UI picks the sink on the click on "Accept": `pickSaveTarget(safeFileName(name))` then
- *   `DiskSink.open` where `canSaveToDisk()`, else `MemorySink` (files over 256 MiB: say why and
- *   suggest a Chromium browser). The service-worker streaming download is designed in
- *   `file-sink.ts`, not built.
+ * - The UI picks the sink on the click on "Accept" (`TransfersState.accept`):
+ *   `pickSaveTarget(safeFileName(name))` then `DiskSink.open` where `canSaveToDisk()`; else a
+ *   streamed download (`openStreamDownload`, any size) where `canStreamDownloads()`; else, or when
+ *   the download does not start, `MemorySink` (files over 256 MiB: say why). The download service
+ *   worker is `client/src/download-sw.ts`, built to `/download-sw.js` (a second Vite input) and
+ *   registered with the scope `/download/`; the server answers `/download/...` itself with a 404.
  * - CPU: hash-wasm SHA-256 runs at about 150 MiB/s on a CI-class core (measured in Node), so the
  *   receiver's hash takes about a third of a core at 45 MB/s, and the sender's pre-hash of 4 GiB
  *   about 30 s (with progress). A file saved to disk is hashed and written in a worker
@@ -49,6 +52,8 @@
  *   hands the chunks over (`bench:transfer` measures both pages, thread by thread).
  */
 export { HIGH_WATER_MARK, LOW_WATER_MARK, type ChunkChannel, type ControlChannel } from './chunk-channel.js';
+export { DOWNLOAD_BACKLOG, StreamDownloadSink, type DownloadFile } from './download-sink.js';
+export { canStreamDownloads, openStreamDownload } from './download-worker.js';
 export { safeFileName, offerFileName, SAVE_NAME_MAX_BYTES } from './file-name.js';
 export {
   canSaveToDisk,

@@ -1,11 +1,15 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { PeerMessage } from '../../../../shared/peer-protocol.js';
 import { Emitter } from '../emitter.js';
 import type { PeerNetwork, PeerNetworkEvents, PeerPath } from '../peer/peer-network.js';
 import type { ChunkChannel } from './chunk-channel.js';
-import { patternBytes } from './test/fixtures.js';
+import type { DownloadFile } from './download-sink.js';
+import { MEMORY_SINK_MAX_BYTES, type SavedFile } from './file-sink.js';
+import { HashingSink, patternBytes } from './test/fixtures.js';
 import { MemoryLink, type MemoryEnd } from './test/memory-link.js';
-import { TransfersState, type TransferItem } from './transfers.svelte.js';
+import { TransferError } from './transfer-error.js';
+import { TransfersState, type TransferItem, type TransfersStateOptions } from './transfers.svelte.js';
 
 /**
  * A device's peer network: links to friends' devices, each a {@link MemoryLink} end under the
@@ -77,9 +81,15 @@ interface Device {
   transfers: TransfersState;
 }
 
-function device(userId: string): Device {
+/** `options`: how the device's browser saves what it receives (no save picker in Node: memory). */
+function device(userId: string, options: Omit<TransfersStateOptions, 'peers'> = {}): Device {
   const net = new LinkedNetwork();
-  return { userId, page: crypto.randomUUID(), net, transfers: new TransfersState({ peers: net }) };
+  return {
+    userId,
+    page: crypto.randomUUID(),
+    net,
+    transfers: new TransfersState({ peers: net, ...options }),
+  };
 }
 
 /**
@@ -264,5 +274,97 @@ describe('TransfersState', () => {
   it('refuses to send without an open link', async () => {
     const { a } = pair();
     await expect(a.send('bob', [new File(['x'], 'x.txt')])).rejects.toThrow('not connected');
+  });
+});
+
+/** A download as the browser streams it: hashes what it is given; the file is in the downloads. */
+class DownloadingSink extends HashingSink {
+  override async close(): Promise<SavedFile> {
+    await super.close();
+    return { kind: 'download', name: 'streamed' };
+  }
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const notStarted = async (): Promise<never> => {
+  throw new TransferError('unavailable', 'the download did not start: no worker');
+};
+
+describe('TransfersState in a browser without the save picker', () => {
+  it('streams an accepted file into a download under its safe name', async () => {
+    const asked: DownloadFile[] = [];
+    const sink = new DownloadingSink();
+    const alice = device('alice');
+    const bob = device('bob', { openDownload: async (file) => (asked.push(file), sink) });
+    link(alice, 'a1', bob, 'b1');
+    const bytes = patternBytes(0, 2 * 1024 * 1024 + 5);
+    await alice.transfers.send('bob', [new File([bytes.slice()], '../notes: "draft".txt')]);
+    await until(() => bob.transfers.items.length === 1);
+    const incoming = bob.transfers.items[0]!;
+    await bob.transfers.accept(incoming, incoming.files[0]!.file.fileId);
+    await until(() => stateOf(incoming) === 'verified');
+    expect(asked).toEqual([{ name: '_notes_ _draft_.txt', size: bytes.length }]);
+    expect(incoming.files[0]?.saved).toEqual({ kind: 'download', name: 'streamed' });
+    expect(sink.digest()).toBe(sha256(bytes));
+  });
+
+  it('keeps a file in memory when the download does not start, if it fits there', async () => {
+    const warnings: string[] = [];
+    const alice = device('alice');
+    const bob = device('bob', { openDownload: notStarted, warn: (message) => warnings.push(message) });
+    link(alice, 'a1', bob, 'b1');
+    const bytes = patternBytes(0, 1024 * 1024, 9);
+    await alice.transfers.send('bob', [new File([bytes.slice()], 'small.bin')]);
+    await until(() => bob.transfers.items.length === 1);
+    const incoming = bob.transfers.items[0]!;
+    await bob.transfers.accept(incoming, incoming.files[0]!.file.fileId);
+    await until(() => stateOf(incoming) === 'verified');
+    const saved = incoming.files[0]?.saved;
+    if (saved?.kind !== 'blob') throw new Error('not in memory');
+    expect(sha256(new Uint8Array(await saved.blob.arrayBuffer()))).toBe(sha256(bytes));
+    expect(warnings).toContain('transfer: the streamed download did not start');
+    expect(incoming.problem).toBeNull();
+  });
+
+  it('says why a file larger than memory holds cannot be received, and leaves it offered', async () => {
+    const size = MEMORY_SINK_MAX_BYTES + 1;
+    const offerTo = async (bob: Device) => {
+      const alice = device('alice');
+      const memory = link(alice, 'a1', bob, 'b1');
+      const file = { fileId: crypto.randomUUID(), name: 'huge.iso', size, type: '', sha256: 'a'.repeat(64) };
+      memory.a.sendControl({ type: 'file_offer', transferId: crypto.randomUUID(), files: [file] });
+      await until(() => bob.transfers.items.length === 1);
+      const incoming = bob.transfers.items[0]!;
+      await bob.transfers.accept(incoming, file.fileId);
+      expect(stateOf(incoming)).toBe('offered');
+      return incoming.problem;
+    };
+    expect(await offerTo(device('bob', { openDownload: notStarted }))).toBe(
+      'The download could not start (the download did not start: no worker); without it this browser ' +
+        'keeps received files in memory, up to 256 MiB.',
+    );
+    expect(await offerTo(device('bob', { openDownload: null }))).toBe(
+      'This browser keeps received files in memory (up to 256 MiB): use Chromium for larger files.',
+    );
+  });
+
+  it('aborts a download that opened after the file had ended', async () => {
+    const sink = new DownloadingSink();
+    let open = () => {};
+    const alice = device('alice');
+    const bob = device('bob', {
+      openDownload: () => new Promise((resolve) => (open = () => resolve(sink))),
+    });
+    link(alice, 'a1', bob, 'b1');
+    await alice.transfers.send('bob', [new File([patternBytes(0, 1000).slice()], 'late.bin')]);
+    await until(() => bob.transfers.items.length === 1);
+    const incoming = bob.transfers.items[0]!;
+    const accepting = bob.transfers.accept(incoming, incoming.files[0]!.file.fileId);
+    // The sender cancels while the browser is still setting the download up.
+    alice.transfers.cancel(alice.transfers.items[0]!);
+    await until(() => stateOf(incoming) === 'cancelled');
+    open();
+    await accepting;
+    expect(sink.aborted).toBe(true);
   });
 });

@@ -17,6 +17,8 @@ import {
   type TransferErrorCode,
 } from '../../../../shared/transfer-protocol.js';
 import type { PeerNetwork, PeerNetworkEvents } from '../peer/peer-network.js';
+import type { DownloadFile } from './download-sink.js';
+import { canStreamDownloads, openStreamDownload } from './download-worker.js';
 import { safeFileName } from './file-name.js';
 import {
   canSaveToDisk,
@@ -82,6 +84,11 @@ export interface TransfersStateOptions {
    * once per file, for the chat history.
    */
   onVerified?: (friendId: string, direction: 'out' | 'in', file: OfferedFile) => void;
+  /**
+   * Starts a streamed download of an accepted file, for browsers without the save picker; null where
+   * the browser cannot stream one. Defaults to the download service worker where there can be one.
+   */
+  openDownload?: ((file: DownloadFile) => Promise<FileSink>) | null;
 }
 
 /** The transfers with one page of a friend, and the connection whose link they are on now. */
@@ -97,6 +104,7 @@ export class TransfersState {
   readonly #peers: PeerNetwork;
   readonly #warn: (message: string, detail?: unknown) => void;
   readonly #onVerified: NonNullable<TransfersStateOptions['onVerified']>;
+  readonly #openDownload: TransfersStateOptions['openDownload'];
   // Looked up in methods only; what the UI shows is in `#items`.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #pages = new Map<string, PageTransfers>();
@@ -109,6 +117,7 @@ export class TransfersState {
     this.#peers = options.peers;
     this.#warn = options.warn ?? (() => {});
     this.#onVerified = options.onVerified ?? (() => {});
+    this.#openDownload = options.openDownload === undefined ? browserDownloads() : options.openDownload;
     this.#unsubscribe = [
       this.#peers.on('link', (e) => this.#handleLink(e)),
       this.#peers.on('instance', ({ friendId, connectionId, instance }) => {
@@ -170,29 +179,28 @@ export class TransfersState {
   }
 
   /**
-   * Accepts one offered file: to disk where the browser streams there (call from the click: the
-   * save dialog needs it), else in memory (up to `MEMORY_SINK_MAX_BYTES`).
+   * Accepts one offered file (call from the click: the save dialog needs it): to disk where the
+   * browser has the save picker, else to a streamed download where it can have one, else in memory
+   * (up to `MEMORY_SINK_MAX_BYTES`).
    */
   async accept(item: TransferItem, fileId: string): Promise<void> {
     const receiver = item.receiver;
     const file = item.files.find((f) => f.file.fileId === fileId)?.file;
     if (!receiver || !file) return;
-    let sink: FileSink;
+    let sink: FileSink | null = null;
     try {
       if (canSaveToDisk()) {
         const target = await pickSaveTarget(safeFileName(file.name));
         if (!target) return;
         sink = await DiskSink.open(target);
       } else {
-        if (file.size > MEMORY_SINK_MAX_BYTES) {
-          item.problem =
-            'This browser keeps received files in memory (up to 256 MiB): use Chromium for larger files.';
-          return;
-        }
-        sink = new MemorySink(file.type);
+        sink = await this.#downloadOrMemory(item, file);
+        if (!sink) return;
       }
       await receiver.accept(fileId, sink);
     } catch (error) {
+      // The file was not taken (it ended while the sink was opening): nothing may be left of it.
+      await sink?.abort();
       item.problem = toError(error).message;
     }
   }
@@ -229,6 +237,29 @@ export class TransfersState {
       item.files = item.files.map((f) => ({ ...f, state: 'failed' }));
       this.#warn('transfer: could not prepare files', { error: toError(error).message });
     }
+  }
+
+  /**
+   * Where a file goes without the save picker: a streamed download, else memory when it fits; null,
+   * with the reason on the item, when neither can take it.
+   */
+  async #downloadOrMemory(item: TransferItem, file: OfferedFile): Promise<FileSink | null> {
+    let failure: string | null = null;
+    if (this.#openDownload) {
+      try {
+        return await this.#openDownload({ name: safeFileName(file.name), size: file.size });
+      } catch (error) {
+        failure = toError(error).message;
+        this.#warn('transfer: the streamed download did not start', { error: failure });
+      }
+    }
+    if (file.size <= MEMORY_SINK_MAX_BYTES) return new MemorySink(file.type);
+    item.problem =
+      failure === null
+        ? 'This browser keeps received files in memory (up to 256 MiB): use Chromium for larger files.'
+        : `The download could not start (${failure}); without it this browser keeps received files in ` +
+          'memory, up to 256 MiB.';
+    return null;
   }
 
   #handleOffer(page: PageTransfers, receiver: TransferReceiver): void {
@@ -332,6 +363,11 @@ function fileView(s: SenderFileStatus | ReceiverFileStatus): TransferFileView {
   return 'received' in s
     ? { file: s.file, state: s.state, bytes: s.received, error: s.error, saved: s.saved }
     : { file: s.file, state: s.state, bytes: s.acknowledged, error: s.error };
+}
+
+/** Streamed downloads through the download service worker, where this browser can have one. */
+function browserDownloads(): TransfersStateOptions['openDownload'] {
+  return canStreamDownloads() ? openStreamDownload : null;
 }
 
 function key(friendId: string, instance: string): string {
