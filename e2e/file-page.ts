@@ -1,8 +1,9 @@
 /**
  * e2e helpers for file transfers: users whose browser keeps received files in memory (the File
- * System Access API is taken away, so Save downloads the file) or streams them to disk (a save
- * picker into the origin private file system), random files on disk with their SHA-256, sending
- * through the file input, and the transfer cards.
+ * System Access API and service workers are taken away, so Save downloads the file), streams them
+ * to a download (no File System Access API: the download service worker), or streams them to disk
+ * (a save picker into the origin private file system), random files on disk with their SHA-256,
+ * sending through the file input, and the transfer cards.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,7 +13,10 @@ import { expect } from 'vitest';
 import { signedInUser, type User } from './chat-page.js';
 import type { RunningApp } from './harness.js';
 
-/** A user whose browser keeps received files in memory (no File System Access API). */
+/**
+ * A user whose browser keeps received files in memory: no File System Access API and no service
+ * workers (like Firefox's private windows), so no streamed download either.
+ */
 export function memoryUser(
   browser: Browser,
   app: RunningApp,
@@ -23,9 +27,23 @@ export function memoryUser(
     onPage: (page) => {
       void page.addInitScript(() => {
         Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
+        delete (Navigator.prototype as { serviceWorker?: unknown }).serviceWorker;
       });
       options.onPage?.(page);
     },
+  });
+}
+
+/**
+ * A user whose browser streams received files to a download through the download service worker,
+ * as Firefox and Safari do: Chromium without the File System Access API.
+ */
+export function downloadUser(browser: Browser, app: RunningApp, prefix: string): Promise<User> {
+  return signedInUser(browser, app, prefix, {
+    onPage: (page) =>
+      void page.addInitScript(() => {
+        Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
+      }),
   });
 }
 
