@@ -49,7 +49,9 @@
  *   receiver's hash takes about a third of a core at 45 MB/s, and the sender's pre-hash of 4 GiB
  *   about 30 s (with progress). A file saved to disk is hashed and written in a worker
  *   (`DiskSink.open` -> `WorkerDiskSink`, `disk-writer.ts`): the receiving page's main thread only
- *   hands the chunks over (`bench:transfer` measures both pages, thread by thread).
+ *   hands the chunks over (`bench:transfer` measures both pages, thread by thread). A streamed
+ *   download is hashed on the page's main thread (the receiver's own hash): the service worker only
+ *   streams the bytes.
  */
 export { HIGH_WATER_MARK, LOW_WATER_MARK, type ChunkChannel, type ControlChannel } from './chunk-channel.js';
 export { DOWNLOAD_BACKLOG, StreamDownloadSink, type DownloadFile } from './download-sink.js';
