@@ -1,7 +1,8 @@
 /**
  * Streamed downloads in this browser: the download service worker (`download-sw.ts`, built to
  * `/download-sw.js`), registered on first use with the scope `/download/` so it sees nothing but the
- * downloads, and a hidden iframe that makes the browser ask it for one.
+ * downloads, and a hidden iframe that makes the browser ask it for one. Under the Vite dev server
+ * there is no `/download-sw.js` (only a build makes it): registering fails, and files go to memory.
  */
 import { StreamDownloadSink, type DownloadFile, type DownloadWorker } from './download-sink.js';
 import type { DownloadWorkerMessage } from './download-stream.js';
