@@ -43,7 +43,9 @@ describe('transfer format', () => {
     expect(failedText('integrity', true, 'bob')).toBe('Failed: the file arrived damaged');
     expect(failedText('read_failed', true, 'bob')).toBe('Failed: bob could not read the file');
     expect(failedText('read_failed', false, 'bob')).toMatch(/^Failed: the file could not be read/);
-    expect(failedText('write_failed', true, 'bob')).toMatch(/^Failed: the file could not be saved/);
+    expect(failedText('write_failed', true, 'bob')).toMatch(
+      /^Failed: the file could not be saved \(.*cancelled\)$/,
+    );
     expect(failedText('write_failed', false, 'bob')).toBe('Failed: bob could not save the file');
     expect(failedText('too_large', false, 'bob')).toBe('Failed: too large for bob’s browser');
     expect(failedText('protocol', true, 'bob')).toBe('Failed: the other side broke the transfer protocol');

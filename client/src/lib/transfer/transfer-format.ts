@@ -66,7 +66,7 @@ export function failedText(
         : 'Failed: the file could not be read (was it changed or moved?)';
     case 'write_failed':
       return incoming
-        ? 'Failed: the file could not be saved (is the disk full?)'
+        ? 'Failed: the file could not be saved (disk full, no permission, or the download was cancelled)'
         : `Failed: ${friendName} could not save the file`;
     case 'too_large':
       return incoming
