@@ -173,6 +173,15 @@ export async function expectBadge(page: Page, label: string, timeout = LIVE_MS):
   await page.getByRole('status', { name: `Connection: ${label}`, exact: true }).waitFor({ timeout });
 }
 
+/** `a` and `b` become friends and open their chat with each other, whose badge then says `badge`. */
+export async function chatting(a: User, b: User, badge = 'Direct'): Promise<void> {
+  await befriend(a, b);
+  await openChat(a.page, b.username);
+  await openChat(b.page, a.username);
+  await expectBadge(a.page, badge);
+  await expectBadge(b.page, badge);
+}
+
 /** Candidate types of the selected pair of every connected peer connection of the page. */
 export function selectedPairs(page: Page): Promise<{ local: string; remote: string }[]> {
   return page.evaluate(async () => {

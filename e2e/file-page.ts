@@ -6,12 +6,39 @@
  * sending through the file input, and the transfer cards.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { signedInUser, type User } from './chat-page.js';
-import type { RunningApp } from './harness.js';
+import { launchBrowser, startApp, type RunningApp } from './harness.js';
+
+/** What a file of file-transfer tests shares: one browser, the app, a folder for its files. */
+export interface FileSuite {
+  browser: Browser;
+  app: RunningApp;
+  dir: string;
+}
+
+/**
+ * Starts the suite's browser, app and folder (named after `name`) before the file's tests, and
+ * closes and removes them after. Read its fields inside tests and hooks, not at import.
+ */
+export function fileSuite(name: string): FileSuite {
+  const suite = {} as FileSuite;
+  beforeAll(async () => {
+    suite.browser = await launchBrowser();
+    suite.app = await startApp();
+    suite.dir = await mkdtemp(join(tmpdir(), `parley-${name}-`));
+  });
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.app?.close();
+    if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
+}
 
 /**
  * A user whose browser keeps received files in memory: no File System Access API and no service

@@ -6,40 +6,19 @@
  * no partial file passes for a complete one.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Download } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { befriend, expectBadge, LIVE_MS, openChat, type User } from './chat-page.js';
-import { card, downloadUser, memoryUser, sendFile, writeRandomFile } from './file-page.js';
-import { launchBrowser, startApp, type RunningApp } from './harness.js';
+import { readFile } from 'node:fs/promises';
+import type { Download } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { chatting, LIVE_MS, type User } from './chat-page.js';
+import { card, downloadUser, fileSuite, memoryUser, sendFile, writeRandomFile } from './file-page.js';
 
-let browser: Browser;
-let app: RunningApp;
-let dir: string;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  app = await startApp();
-  dir = await mkdtemp(join(tmpdir(), 'parley-download-'));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = fileSuite('download');
 
 /** A sender and a receiver whose browser streams to downloads, friends, in each other's chat. */
 async function friends(): Promise<[User, User]> {
-  const a = await memoryUser(browser, app, 'da');
-  const b = await downloadUser(browser, app, 'db');
-  await befriend(a, b);
-  await openChat(a.page, b.username);
-  await openChat(b.page, a.username);
-  await expectBadge(a.page, 'Direct');
-  await expectBadge(b.page, 'Direct');
+  const a = await memoryUser(suite.browser, suite.app, 'da');
+  const b = await downloadUser(suite.browser, suite.app, 'db');
+  await chatting(a, b);
   return [a, b];
 }
 
@@ -62,7 +41,7 @@ describe('streamed download', () => {
   it('streams a 20 MiB file into a download that arrives intact under its safe name', async () => {
     const [a, b] = await friends();
     const name = 'Résumé "final".bin';
-    const file = await writeRandomFile(dir, name, 20 * 1024 * 1024);
+    const file = await writeRandomFile(suite.dir, name, 20 * 1024 * 1024);
     await sendFile(a.page, file.path);
     const download = await acceptDownload(b, name);
     // Quotes are not allowed in saved names; the accented letters are, through filename*.
@@ -86,7 +65,7 @@ describe('streamed download', () => {
       scopes: (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope),
       controlled: navigator.serviceWorker.controller !== null,
     }));
-    expect(worker).toEqual({ scopes: [`${app.url}/download/`], controlled: false });
+    expect(worker).toEqual({ scopes: [`${suite.app.url}/download/`], controlled: false });
     expect(a.pageErrors).toEqual([]);
     expect(b.pageErrors).toEqual([]);
   }, 240_000);
@@ -94,7 +73,7 @@ describe('streamed download', () => {
   it('fails the download when the sender cancels mid-way', async () => {
     const [a, b] = await friends();
     const name = 'cancelled.bin';
-    const file = await writeRandomFile(dir, name, 256 * 1024 * 1024);
+    const file = await writeRandomFile(suite.dir, name, 256 * 1024 * 1024);
     await sendFile(a.page, file.path);
     const download = await acceptDownload(b, name);
     const bar = card(a.page, name).getByRole('progressbar');

@@ -7,15 +7,11 @@
  * debug hooks, the receiver's `file_accept` offsets: a resume asks from a non-zero offset.
  * Also a transfer over the forced TURN path (a real coturn, relay-only ICE).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoturn, type CoturnHandle } from '../signaling/test/coturn.js';
-import { befriend, expectBadge, LIVE_MS, openChat, type User } from './chat-page.js';
-import { card, diskUser, savedSha256, sendFile, writeRandomFile } from './file-page.js';
-import { launchBrowser, relayOnly, startApp, type RunningApp } from './harness.js';
+import { chatting, expectBadge, LIVE_MS, type User } from './chat-page.js';
+import { card, diskUser, fileSuite, savedSha256, sendFile, writeRandomFile } from './file-page.js';
+import { relayOnly, startApp, type RunningApp } from './harness.js';
 import {
   closePeerConnections,
   closeSignaling,
@@ -27,33 +23,15 @@ import {
   withDebugHooks,
 } from './link-drops.js';
 
-let browser: Browser;
-let app: RunningApp;
-let dir: string;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  app = await startApp();
-  dir = await mkdtemp(join(tmpdir(), 'parley-resume-'));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = fileSuite('resume');
 
 /** Two friends who save to disk, with the debug hooks on, in a chat with each other. */
 async function friends(on: RunningApp, badge = 'Direct'): Promise<[User, User]> {
-  const a = await diskUser(browser, on, 'ra', { onPage: recordWebSockets });
-  const b = await diskUser(browser, on, 'rb', { onPage: recordWebSockets });
+  const a = await diskUser(suite.browser, on, 'ra', { onPage: recordWebSockets });
+  const b = await diskUser(suite.browser, on, 'rb', { onPage: recordWebSockets });
   await withDebugHooks(a.page, on);
   await withDebugHooks(b.page, on);
-  await befriend(a, b);
-  await openChat(a.page, b.username);
-  await openChat(b.page, a.username);
-  await expectBadge(a.page, badge);
-  await expectBadge(b.page, badge);
+  await chatting(a, b, badge);
   return [a, b];
 }
 
@@ -81,8 +59,8 @@ async function expectVerified(a: User, b: User, name: string, sha256: string): P
 
 describe('a transfer survives a dropped link', () => {
   it('goes on from the verified offset after the data channel drops abruptly, and verifies', async () => {
-    const [a, b] = await friends(app);
-    const file = await writeRandomFile(dir, 'dropped-link.bin', 40 * 1024 * 1024);
+    const [a, b] = await friends(suite.app);
+    const file = await writeRandomFile(suite.dir, 'dropped-link.bin', 40 * 1024 * 1024);
     const accepts = await recordAccepts(a.page);
     await sendFile(a.page, file.path);
     const progress = await accept(b, 'dropped-link.bin');
@@ -108,8 +86,8 @@ describe('a transfer survives a dropped link', () => {
   }, 240_000);
 
   it('resumes on a link to the new connection id after the receiver’s signaling reconnects', async () => {
-    const [a, b] = await friends(app);
-    const file = await writeRandomFile(dir, 'new-connection.bin', 64 * 1024 * 1024);
+    const [a, b] = await friends(suite.app);
+    const file = await writeRandomFile(suite.dir, 'new-connection.bin', 64 * 1024 * 1024);
     const accepts = await recordAccepts(a.page);
     await sendFile(a.page, file.path);
     const progress = await accept(b, 'new-connection.bin');
@@ -153,7 +131,7 @@ describe('a transfer over TURN', () => {
 
   it('sends a 10 MiB file through coturn with relay-only ICE: badge "TURN relay", equal SHA-256', async () => {
     const [a, b] = await friends(turnApp, 'TURN relay');
-    const file = await writeRandomFile(dir, 'through-turn.bin', 10 * 1024 * 1024);
+    const file = await writeRandomFile(suite.dir, 'through-turn.bin', 10 * 1024 * 1024);
     await sendFile(a.page, file.path);
     await accept(b, 'through-turn.bin');
     await expectVerified(a, b, 'through-turn.bin', file.sha256);

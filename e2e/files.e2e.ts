@@ -4,43 +4,27 @@
  * `showSaveFilePicker` is taken away, so Save downloads it) and stays in both chat histories,
  * decline, and cancel from either side.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { befriend, expectBadge, LIVE_MS, openChat, type User } from './chat-page.js';
-import { card, memoryUser, saveAndHash, sendFile, writeRandomFile as writeFileIn } from './file-page.js';
-import { launchBrowser, startApp, type RunningApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { chatting, LIVE_MS, openChat, type User } from './chat-page.js';
+import {
+  card,
+  fileSuite,
+  memoryUser,
+  saveAndHash,
+  sendFile,
+  writeRandomFile as writeFileIn,
+} from './file-page.js';
 
-let browser: Browser;
-let app: RunningApp;
-let dir: string;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  app = await startApp();
-  dir = await mkdtemp(join(tmpdir(), 'parley-files-'));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = fileSuite('files');
 
 async function friends(): Promise<[User, User]> {
-  const a = await memoryUser(browser, app, 'fa');
-  const b = await memoryUser(browser, app, 'fb');
-  await befriend(a, b);
-  await openChat(a.page, b.username);
-  await openChat(b.page, a.username);
-  await expectBadge(a.page, 'Direct');
-  await expectBadge(b.page, 'Direct');
+  const a = await memoryUser(suite.browser, suite.app, 'fa');
+  const b = await memoryUser(suite.browser, suite.app, 'fb');
+  await chatting(a, b);
   return [a, b];
 }
 
-const writeRandomFile = (name: string, size: number) => writeFileIn(dir, name, size);
+const writeRandomFile = (name: string, size: number) => writeFileIn(suite.dir, name, size);
 
 describe('file transfer', () => {
   it('sends a 50 MiB file that arrives intact (equal SHA-256), with progress on both sides', async () => {
