@@ -6,11 +6,12 @@
  * A write is handed over at once (its buffer transferred, not copied) and resolves while at most
  * `DOWNLOAD_BACKLOG` bytes wait unread by the browser, later once it has read them: the receiver's
  * acknowledgements, and so the sender, slow down with the browser's saving, and memory stays
- * bounded whatever the file's size (as with `WorkerDiskSink`).
+ * bounded whatever the file's size (as with `WorkerDiskSink`; both count through a `Handover`).
  */
 import type { DownloadPortMessage, DownloadPortReply, DownloadWorkerMessage } from './download-stream.js';
 import type { FileSink, SavedFile } from './file-sink.js';
 import { exhaustive } from '../../../../shared/protocol.js';
+import { Handover } from './handover.js';
 import { TransferError, toError } from './transfer-error.js';
 
 /** Bytes handed to the worker and not yet read by the browser before a write waits. */
@@ -50,18 +51,13 @@ export class StreamDownloadSink implements FileSink {
   readonly capacity = Number.MAX_SAFE_INTEGER;
   readonly #file: DownloadFile;
   readonly #port: SinkPort;
-  /** Writes (and a close) waiting for the browser to read up to `upTo`. */
-  readonly #waiting: Array<{ upTo: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  /** What the worker has been handed and the browser has read. */
+  readonly #handover = new Handover(DOWNLOAD_BACKLOG);
   /** While opening: the worker's next awaited answer. */
   #opening: { expects: 'ready' | 'started'; resolve: () => void; reject: (error: Error) => void } | null =
     null;
   #ping: ReturnType<typeof setInterval> | undefined;
   #stop: () => void = () => {};
-  /** End of the last write handed over, and bytes the browser has read. */
-  #posted = 0;
-  #consumed = 0;
-  #failure: TransferError | null = null;
-  #done = false;
 
   private constructor(file: DownloadFile, port: SinkPort) {
     this.#file = file;
@@ -95,40 +91,27 @@ export class StreamDownloadSink implements FileSink {
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
-    if (this.#failure) throw this.#failure;
-    if (this.#done) throw new TransferError('write_failed', 'the file is closed');
-    if (offset !== this.#posted) throw new RangeError(`write at ${offset}, expected ${this.#posted}`);
-    this.#posted = offset + data.byteLength;
-    // The buffer goes to the worker as it is: no copy on this thread.
-    const transfer = data.buffer instanceof ArrayBuffer ? [data.buffer] : [];
+    const transfer = this.#handover.record(offset, data);
     this.#port.postMessage({ type: 'chunk', data }, transfer);
-    await this.#readTo(this.#posted - DOWNLOAD_BACKLOG);
+    await this.#handover.withinBacklog();
   }
 
   /** Ends the download well, once the browser has read every byte. */
   async close(): Promise<SavedFile> {
-    if (this.#failure) throw this.#failure;
-    if (this.#done) throw new TransferError('write_failed', 'the file is closed');
-    this.#done = true;
+    if (this.#handover.failure) throw this.#handover.failure;
+    this.#handover.close();
     this.#port.postMessage({ type: 'close' });
-    await this.#readTo(this.#posted);
+    await this.#handover.waitUntil(this.#handover.posted);
     this.#finish(FRAME_LINGER_MS);
     return { kind: 'download', name: this.#file.name };
   }
 
   /** Fails the download: the browser drops what it saved of it. Never rejects. */
   async abort(): Promise<void> {
-    if (!this.#failure) this.#port.postMessage({ type: 'abort', message: 'the transfer ended' });
-    this.#done = true;
+    if (!this.#handover.failure) this.#port.postMessage({ type: 'abort', message: 'the transfer ended' });
+    this.#handover.end();
     this.#failWith(new TransferError('write_failed', 'the download was aborted'));
     this.#finish(0);
-  }
-
-  /** Resolves once the browser has read `upTo` bytes; rejects when the download fails first. */
-  #readTo(upTo: number): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#consumed >= upTo) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#waiting.push({ upTo, resolve, reject }));
   }
 
   /** Resolves on the worker's answer `expects`; rejects on a failure, or after the start timeout. */
@@ -157,9 +140,7 @@ export class StreamDownloadSink implements FileSink {
         if (this.#opening?.expects === reply.type) this.#opening.resolve();
         return;
       case 'consumed':
-        this.#consumed = reply.bytes;
-        while (this.#waiting[0] && this.#waiting[0].upTo <= this.#consumed) this.#waiting.shift()!.resolve();
-        return;
+        return this.#handover.progress(reply.bytes);
       case 'cancelled':
         return this.#failWith(new TransferError('write_failed', 'the download was cancelled in the browser'));
       case 'failed':
@@ -170,9 +151,8 @@ export class StreamDownloadSink implements FileSink {
   }
 
   #failWith(error: TransferError): void {
-    this.#failure ??= error;
-    this.#opening?.reject(this.#failure);
-    for (const waiting of this.#waiting.splice(0)) waiting.reject(this.#failure);
+    const failure = this.#handover.fail(error);
+    this.#opening?.reject(failure);
   }
 
   /** No more messages either way; the download's frame goes after `lingerMs`. */

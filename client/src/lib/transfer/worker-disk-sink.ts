@@ -4,10 +4,12 @@
  *
  * A write is handed over at once (its buffer transferred, not copied) and resolves while at most
  * `WORKER_BACKLOG` bytes wait in the worker, later once the worker has caught up: the receiver's
- * acknowledgements, and so the sender, slow down with the disk, and memory stays bounded.
+ * acknowledgements, and so the sender, slow down with the disk, and memory stays bounded (`Handover`
+ * keeps the counts).
  */
 import type { DiskWriterReply, DiskWriterRequest } from './disk-writer.js';
 import type { FileSink, SavedFile, SaveTarget } from './file-sink.js';
+import { Handover } from './handover.js';
 import { TransferError } from './transfer-error.js';
 
 /** Bytes handed to the worker and not yet written before a write waits. */
@@ -81,15 +83,10 @@ export class WorkerDiskSink implements FileSink {
   readonly #send: Send;
   readonly #forget: () => void;
   readonly #pending: Pending[] = [];
-  /** Writes waiting for the worker to get within the backlog of what was handed over. */
-  readonly #waiting: Array<{ upTo: number; resolve: () => void; reject: (error: Error) => void }> = [];
-  /** End of the last write handed over, and of the last one the worker has done. */
-  #posted = 0;
-  #written = 0;
-  #failure: TransferError | null = null;
+  /** What the worker has been handed and has written. */
+  readonly #handover = new Handover(WORKER_BACKLOG);
   /** The worker is gone: nothing sent to it is answered. */
   #gone = false;
-  #done = false;
 
   constructor(job: number, name: string, send: Send, forget: () => void) {
     this.#job = job;
@@ -104,18 +101,11 @@ export class WorkerDiskSink implements FileSink {
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
-    if (this.#failure) throw this.#failure;
-    if (this.#done) throw new TransferError('write_failed', 'the file is closed');
-    if (offset !== this.#posted) throw new RangeError(`write at ${offset}, expected ${this.#posted}`);
-    this.#posted = offset + data.byteLength;
-    // The buffer goes to the worker as it is: no copy on this thread. A failure comes back as the
-    // answer to a later request, or to a write waiting for the backlog.
-    const transfer = data.buffer instanceof ArrayBuffer ? [data.buffer] : [];
+    const transfer = this.#handover.record(offset, data);
+    // A failure comes back as the answer to a later request, or to a write waiting for the backlog.
     this.#pending.push({ expects: 'written', resolve: ignore, reject: ignore });
     this.#send({ type: 'write', job: this.#job, offset, data }, transfer);
-    const upTo = this.#posted - WORKER_BACKLOG;
-    if (this.#written >= upTo) return;
-    await new Promise<void>((resolve, reject) => this.#waiting.push({ upTo, resolve, reject }));
+    await this.#handover.withinBacklog();
   }
 
   /** The SHA-256 (hex) of every byte written so far, hashed in the worker as it wrote them. */
@@ -125,8 +115,7 @@ export class WorkerDiskSink implements FileSink {
   }
 
   async close(): Promise<SavedFile> {
-    if (this.#done) throw new TransferError('write_failed', 'the file is closed');
-    this.#done = true;
+    this.#handover.close();
     await this.#ask('closed', { type: 'close', job: this.#job });
     this.#forget();
     return { kind: 'disk', name: this.#name };
@@ -134,7 +123,7 @@ export class WorkerDiskSink implements FileSink {
 
   /** Never rejects (the worker answers an abort even for a failed file). */
   async abort(): Promise<void> {
-    this.#done = true;
+    this.#handover.end();
     if (!this.#gone)
       await new Promise<void>((resolve) => {
         this.#pending.push({ expects: 'aborted', resolve: () => resolve(), reject: () => resolve() });
@@ -147,14 +136,11 @@ export class WorkerDiskSink implements FileSink {
   handleReply(reply: DiskWriterReply): void {
     const pending = this.#pending.shift();
     if (reply.type === 'failed') {
-      this.#failWith(new TransferError('write_failed', reply.message));
-      pending?.reject(this.#failure!);
+      const failure = this.#handover.fail(new TransferError('write_failed', reply.message));
+      pending?.reject(failure);
       return;
     }
-    if (reply.type === 'written') {
-      this.#written = reply.bytes;
-      while (this.#waiting[0] && this.#waiting[0].upTo <= this.#written) this.#waiting.shift()!.resolve();
-    }
+    if (reply.type === 'written') this.#handover.progress(reply.bytes);
     if (pending?.expects === reply.type) pending.resolve(reply);
     else pending?.reject(new TransferError('write_failed', `the disk writer answered ${reply.type}`));
   }
@@ -162,17 +148,13 @@ export class WorkerDiskSink implements FileSink {
   /** @internal The worker is gone: everything asked of it fails. */
   fail(message: string): void {
     this.#gone = true;
-    this.#failWith(new TransferError('write_failed', message));
-    for (const pending of this.#pending.splice(0)) pending.reject(this.#failure!);
-  }
-
-  #failWith(error: TransferError): void {
-    this.#failure ??= error;
-    for (const waiting of this.#waiting.splice(0)) waiting.reject(this.#failure);
+    const failure = this.#handover.fail(new TransferError('write_failed', message));
+    for (const pending of this.#pending.splice(0)) pending.reject(failure);
   }
 
   #ask(expects: Pending['expects'], request: DiskWriterRequest): Promise<DiskWriterReply> {
-    if (this.#failure) return Promise.reject(this.#failure);
+    const failure = this.#handover.failure;
+    if (failure) return Promise.reject(failure);
     return new Promise((resolve, reject) => {
       this.#pending.push({ expects, resolve, reject });
       this.#send(request);
