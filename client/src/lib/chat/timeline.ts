@@ -24,12 +24,16 @@ export function buildTimeline(
   before: readonly TimelineItem[] = [],
 ): TimelineItem[] {
   const known = new Map(before.map((item) => [item.key, item]));
+  // Each message's day once (a Date each), not again for every neighbour it is compared with.
+  const days = messages.map((message) => dayKey(message.ts));
+  const sameRun = (a: number, b: number) => {
+    const [x, y] = [messages[a]!, messages[b]!];
+    return x.direction === y.direction && y.ts - x.ts < RUN_GAP_MS && days[a] === days[b];
+  };
   const items: TimelineItem[] = [];
   let day = '';
   messages.forEach((message, index) => {
-    const previous = messages[index - 1];
-    const next = messages[index + 1];
-    const messageDay = dayKey(message.ts);
+    const messageDay = days[index]!;
     if (messageDay !== day) {
       day = messageDay;
       const label = dayLabel(message.ts, now, locale);
@@ -38,18 +42,14 @@ export function buildTimeline(
         old?.kind === 'day' && old.label === label ? old : { kind: 'day', key: `day-${messageDay}`, label },
       );
     }
-    const first = !previous || !sameRun(previous, message);
-    const last = !next || !sameRun(message, next);
+    const first = index === 0 || !sameRun(index - 1, index);
+    const last = index === messages.length - 1 || !sameRun(index, index + 1);
     const old = known.get(message.id);
     const same =
       old?.kind === 'message' && old.message === message && old.first === first && old.last === last;
     items.push(same ? old : { kind: 'message', key: message.id, message, first, last });
   });
   return items;
-}
-
-function sameRun(a: StoredMessage, b: StoredMessage): boolean {
-  return a.direction === b.direction && b.ts - a.ts < RUN_GAP_MS && dayKey(a.ts) === dayKey(b.ts);
 }
 
 /** The local calendar day of `ts`, as `YYYY-M-D`. */
