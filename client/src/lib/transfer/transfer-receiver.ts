@@ -340,8 +340,10 @@ export class TransferReceiver extends TransferSide<ReceiverFileStatus, FileEntry
     entry.checkpoint = null;
     const { sink } = entry;
     entry.sink = null;
-    // After the writes in flight, which see the new state and stop.
-    if (sink) void entry.writes.then(() => sink.abort()).catch(() => {});
+    // At once, not after the write in flight: a sink whose write waits on its reader (a streamed
+    // download the browser stopped reading) would never get there. The write then fails or
+    // finishes, and sees the file ended.
+    void sink?.abort();
     this.emitFile(entry);
     this.emitProgress();
     return true;

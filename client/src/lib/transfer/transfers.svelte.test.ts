@@ -366,5 +366,69 @@ describe('TransfersState in a browser without the save picker', () => {
     open();
     await accepting;
     expect(sink.aborted).toBe(true);
+    // The card already says Cancelled: no problem text about a file no longer waiting.
+    expect(incoming.problem).toBeNull();
+  });
+
+  it('opens one download however often Accept is clicked while it opens', async () => {
+    const sink = new DownloadingSink();
+    let opens = 0;
+    let open = () => {};
+    const alice = device('alice');
+    const bob = device('bob', {
+      openDownload: () => ((opens += 1), new Promise((resolve) => (open = () => resolve(sink)))),
+    });
+    link(alice, 'a1', bob, 'b1');
+    await alice.transfers.send('bob', [new File([patternBytes(0, 1000).slice()], 'once.bin')]);
+    await until(() => bob.transfers.items.length === 1);
+    const incoming = bob.transfers.items[0]!;
+    const fileId = incoming.files[0]!.file.fileId;
+    const first = bob.transfers.accept(incoming, fileId);
+    expect(incoming.accepting).toEqual([fileId]);
+    await bob.transfers.accept(incoming, fileId);
+    open();
+    await first;
+    expect(opens).toBe(1);
+    expect(incoming.accepting).toEqual([]);
+    await until(() => stateOf(incoming) === 'verified');
+  });
+
+  it('aborts a download whose browser stopped reading when the file is cancelled', async () => {
+    /** A download the browser stopped reading: from the second write on, writes never finish. */
+    class StalledSink extends DownloadingSink {
+      #writes = 0;
+      override write(offset: number, data: Uint8Array): Promise<void> {
+        this.#writes += 1;
+        return this.#writes > 1 ? new Promise(() => {}) : super.write(offset, data);
+      }
+    }
+    const sink = new StalledSink();
+    const alice = device('alice');
+    const bob = device('bob', { openDownload: async () => sink });
+    link(alice, 'a1', bob, 'b1');
+    await alice.transfers.send('bob', [new File([patternBytes(0, 4 * 1024 * 1024).slice()], 'stuck.bin')]);
+    await until(() => bob.transfers.items.length === 1);
+    const incoming = bob.transfers.items[0]!;
+    await bob.transfers.accept(incoming, incoming.files[0]!.file.fileId);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    bob.transfers.cancel(incoming);
+    expect(stateOf(incoming)).toBe('cancelled');
+    await until(() => sink.aborted);
+  });
+
+  it('cancels every transfer on sign-out, so no download is left hanging', async () => {
+    const sink = new DownloadingSink();
+    const alice = device('alice');
+    const bob = device('bob', { openDownload: async () => sink });
+    link(alice, 'a1', bob, 'b1');
+    await alice.transfers.send('bob', [new File([patternBytes(0, 8 * 1024 * 1024).slice()], 'big.bin')]);
+    await until(() => bob.transfers.items.length === 1);
+    const incoming = bob.transfers.items[0]!;
+    await bob.transfers.accept(incoming, incoming.files[0]!.file.fileId);
+    await until(() => incoming.progress.bytes > 0);
+    bob.transfers.dispose();
+    expect(stateOf(incoming)).toBe('cancelled');
+    await until(() => sink.aborted);
+    await until(() => stateOf(alice.transfers.items[0]) === 'cancelled');
   });
 });

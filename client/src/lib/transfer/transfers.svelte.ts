@@ -61,6 +61,8 @@ export class TransferItem {
   problem = $state<string | null>(null);
   /** No link to the friend's page is open: the transfer waits for one, then goes on. */
   waiting = $state(false);
+  /** Incoming files whose Accept is under way (the save dialog, or the download opening). */
+  accepting = $state.raw<readonly string[]>([]);
   sender: TransferSender | null = null;
   receiver: TransferReceiver | null = null;
 
@@ -186,7 +188,9 @@ export class TransfersState {
   async accept(item: TransferItem, fileId: string): Promise<void> {
     const receiver = item.receiver;
     const file = item.files.find((f) => f.file.fileId === fileId)?.file;
-    if (!receiver || !file) return;
+    // A second click while the first one's dialog or download is opening would open another.
+    if (!receiver || !file || item.accepting.includes(fileId)) return;
+    item.accepting = [...item.accepting, fileId];
     let sink: FileSink | null = null;
     try {
       if (canSaveToDisk()) {
@@ -201,7 +205,11 @@ export class TransfersState {
     } catch (error) {
       // The file was not taken (it ended while the sink was opening): nothing may be left of it.
       await sink?.abort();
-      item.problem = toError(error).message;
+      // A file that ended meanwhile (the sender cancelled) says so on its card: no problem to add.
+      const state = item.files.find((f) => f.file.fileId === fileId)?.state;
+      if (state === 'offered') item.problem = toError(error).message;
+    } finally {
+      item.accepting = item.accepting.filter((id) => id !== fileId);
     }
   }
 
@@ -214,8 +222,12 @@ export class TransfersState {
     item.receiver?.cancel();
   }
 
-  /** Stops listening and pauses every transfer (sign-out). */
+  /**
+   * Stops listening and cancels every transfer (sign-out): the friend is told where a link is still
+   * open, and what was received is thrown away (a streamed download fails instead of hanging).
+   */
   dispose(): void {
+    for (const item of this.items) this.cancel(item);
     for (const off of this.#unsubscribe) off();
     for (const page of this.#pages.values()) page.router.detach();
     this.#pages.clear();
