@@ -124,6 +124,20 @@ describe('ChatState: unread counts', () => {
     expect(ada.chat.unread('bob')).toBe(0);
   });
 
+  it('does not keep a count for a chat opened while its messages were being stored', async () => {
+    const store = new HeldStore();
+    const { ada, say } = await withBob({ store });
+    await settle(ada.chat);
+    store.hold();
+    say('arrives while closed');
+    await vi.waitFor(() => expect(store.batches).toHaveLength(1));
+    ada.chat.open('bob');
+    store.release();
+    await settle(ada.chat);
+    expect(ada.chat.unread('bob')).toBe(0);
+    expect(await ada.store.unreadCounts()).toEqual({});
+  });
+
   it('counts only another conversation while one is open', async () => {
     const { hub, ada, say } = await withBob();
     const cy = hub.device('cy');

@@ -306,6 +306,9 @@ export class ChatState {
     const next = { ...this.#unread };
     for (const [friendId, count] of counted) next[friendId] = (next[friendId] ?? 0) + count;
     this.#unread = next;
+    // Counted as unread when stored; the chat may have been opened (and marked read) meanwhile.
+    if (this.#active && this.#attentive && this.#active.friendId in unread)
+      this.#markRead(this.#active.friendId);
   }
 
   #handleLink({ friendId, connectionId, open }: PeerNetworkEvents['link']): void {
