@@ -89,6 +89,22 @@ describe('DownloadDesk', () => {
     expect(request().status).toBe(404);
   });
 
+  it('fails a download it cannot answer on its port, and answers 500, never "started"', async () => {
+    // Half a surrogate pair: no UTF-8 for the Content-Disposition (the page's safeFileName replaces it).
+    const { replies, request } = offer(5, 'report\ud800.pdf');
+    await until(() => replies.length === 1);
+    const response = request();
+    expect(response.status).toBe(500);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.text()).toMatch(/could not be answered/);
+    await until(() => replies.length === 2);
+    expect(replies[1]).toEqual({ type: 'failed', message: expect.stringMatching(/could not be answered/) });
+    // Failed is failed: it is not served later either.
+    expect(request().status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(types(replies)).toEqual(['ready', 'failed']);
+  });
+
   it('refuses a malformed download message on its port, saying why', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ id: 'short', name: 'a', size: 1 }, /id/],

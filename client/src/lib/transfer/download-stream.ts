@@ -104,22 +104,38 @@ export class DownloadDesk {
 
   /**
    * The answer to a request in the worker's scope: a waiting download's stream (each is served once),
-   * else 404.
+   * else 404. The response, headers and all, is made before the page hears `started`: a download that
+   * cannot be answered (a name no header can carry) is failed on its port instead, so the page's
+   * writes do not wait for a browser that will never read, and the browser gets a 500.
    */
   respond(request: Request): Response {
     const { pathname } = new URL(request.url);
     const id = pathname.startsWith(this.#scopePath) ? pathname.slice(this.#scopePath.length) : '';
     const waiting = request.method === 'GET' ? this.#waiting.get(id) : undefined;
     if (!waiting) {
-      return new Response('No such download (each one is served once, to the page that started it).', {
-        status: 404,
-        headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
-      });
+      return textResponse(404, 'No such download (each one is served once, to the page that started it).');
     }
     this.#waiting.delete(id);
+    let response: Response;
+    try {
+      response = downloadResponse(waiting.port, waiting.file);
+    } catch (error) {
+      const message = `the download could not be answered: ${error instanceof Error ? error.message : String(error)}`;
+      waiting.port.onmessage = null;
+      waiting.port.postMessage({ type: 'failed', message });
+      waiting.port.close();
+      return textResponse(500, message);
+    }
     waiting.port.postMessage({ type: 'started' });
-    return downloadResponse(waiting.port, waiting.file);
+    return response;
   }
+}
+
+function textResponse(status: number, text: string): Response {
+  return new Response(text, {
+    status,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+  });
 }
 
 /** Why a `download` message cannot be followed, or null. */
@@ -136,18 +152,18 @@ function badDownload(data: Record<string, unknown>): string | null {
  * save it (never render it) as `file.name`.
  */
 export function downloadResponse(port: DownloadPort, file: DownloadFile): Response {
-  const source = new PortSource(port, file.size);
-  return new Response(new ReadableStream(source, { highWaterMark: 0 }), {
-    headers: {
-      // Never the peer's declared type: the browser must not treat the file as anything but bytes.
-      'Content-Type': 'application/octet-stream',
-      'Content-Disposition': contentDisposition(file.name),
-      // A download that ends short of it fails in the browser, whatever happened here.
-      'Content-Length': String(file.size),
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'no-store',
-    },
+  // The headers first: they may throw, and the port is taken over only once they did not.
+  const headers = new Headers({
+    // Never the peer's declared type: the browser must not treat the file as anything but bytes.
+    'Content-Type': 'application/octet-stream',
+    'Content-Disposition': contentDisposition(file.name),
+    // A download that ends short of it fails in the browser, whatever happened here.
+    'Content-Length': String(file.size),
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-store',
   });
+  const source = new PortSource(port, file.size);
+  return new Response(new ReadableStream(source, { highWaterMark: 0 }), { headers });
 }
 
 /**

@@ -45,8 +45,16 @@ describe('safeFileName', () => {
     expect(saved.length).toBe(SAVE_NAME_MAX_BYTES);
   });
 
+  it('replaces half a surrogate pair, which no header or file system can take, and keeps whole pairs', () => {
+    expect(safeFileName('report\ud800.pdf')).toBe('report\ufffd.pdf');
+    expect(safeFileName('\udc00x\ud83d')).toBe('\ufffdx\ufffd');
+    expect(safeFileName('😀\udc00😀.png')).toBe('😀\ufffd😀.png');
+    // What the download worker does with the name: it must not throw.
+    expect(() => encodeURIComponent(safeFileName('a\udfff\ud800.txt'))).not.toThrow();
+  });
+
   it('is idempotent', () => {
-    for (const name of ['../x', 'con.txt', ' .a. ', 'a'.repeat(500), '\u202e.exe']) {
+    for (const name of ['../x', 'con.txt', ' .a. ', 'a'.repeat(500), '\u202e.exe', 'x\ud800.y']) {
       expect(safeFileName(safeFileName(name))).toBe(safeFileName(name));
     }
   });

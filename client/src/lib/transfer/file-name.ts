@@ -21,6 +21,12 @@ const INVISIBLE =
 const FORBIDDEN = /[/\\:*?"<>|]/g;
 /** Windows device names, reserved with any extension ("con.txt" too). */
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+/**
+ * Half a surrogate pair without its other half. A peer's name is any JS string, and a name with one
+ * is not valid Unicode: `encodeURIComponent` throws on it (the download's Content-Disposition), so
+ * each becomes U+FFFD, as a UTF-8 encoder would make it.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 /** An extension worth keeping: letters and digits after one dot. */
 const PLAIN_EXTENSION = /\.[\p{L}\p{N}]{1,15}$/u;
 
@@ -50,10 +56,12 @@ function splitExtension(name: string): [base: string, extension: string] {
 
 /**
  * The name to save a peer's file under (the suggested name of a save dialog or a download).
- * Never empty, never a path, never hidden.
+ * Never empty, never a path, never hidden; always well-formed UTF-16 (it goes into a header as UTF-8).
  */
 export function safeFileName(name: string): string {
   let clean = name
+    // What `String.prototype.toWellFormed` does (ES2024, past the ES2023 library this is typed with).
+    .replace(LONE_SURROGATE, '\ufffd')
     .normalize('NFC')
     // Tabs and line breaks become spaces before the other controls go.
     .replace(/\s+/g, ' ')
