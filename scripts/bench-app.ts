@@ -29,12 +29,23 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/**
+ * Builds dist/client when it is missing or older than the sources. A build named by `STATIC_DIR`
+ * is the caller's (a readable one, say): it is used as it is, never rebuilt (a build empties its
+ * folder), only said to be stale.
+ */
 export function buildClientIfStale(): void {
   const index = path.join(STATIC_DIR, 'index.html');
   const sources = Math.max(newestMtime(path.resolve('client')), newestMtime(path.resolve('shared')));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  const fresh = existsSync(index) && statSync(index).mtimeMs >= sources;
+  if (process.env.STATIC_DIR) {
+    if (!existsSync(index)) throw new Error(`STATIC_DIR=${STATIC_DIR} has no index.html: build it first`);
+    if (!fresh) console.warn(`STATIC_DIR=${STATIC_DIR} is older than the sources: measuring it as it is`);
+    return;
+  }
+  if (fresh) return;
   console.log('building the client (dist/client is missing or older than the sources)...');
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', STATIC_DIR], { stdio: 'inherit' });
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
 }
 
 /** The signaling server serving the built client: memory store, signal rate limits lifted. */

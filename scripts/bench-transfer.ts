@@ -54,7 +54,7 @@ import { randomFillSync } from 'node:crypto';
 import { link, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { HIGH_WATER_MARK, LOW_WATER_MARK } from '../client/src/lib/transfer/chunk-channel.js';
 import { launchBrowser, launchPersistentContext } from '../e2e/chromium.js';
 import {
@@ -373,13 +373,23 @@ async function main(): Promise<void> {
   const server = await startBenchServer();
   const browser = await launchBrowser();
   const dir = await mkdtemp(path.join(tmpdir(), 'parley-bench-'));
-  // --parley-only: the receiver in a browser of its own whose storage is on disk (a new context's
-  // Origin Private File System lives in memory, and a quota of a few GB ends a 4 GiB file there).
-  const receiverContext = PARLEY_ONLY
-    ? await launchPersistentContext(path.join(dir, 'receiver-profile'))
-    : null;
-  const receiverBrowser = receiverContext?.browser() ?? browser;
+  let receiverContext: BrowserContext | null = null;
+  // Ctrl-C on a stalled run still removes the temporary folder (gigabytes with --parley-only).
+  const interrupted = () => void cleanUp().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  const cleanUp = async () => {
+    // Each step on its own: one failing must not leave the others (and the folder) behind.
+    for (const step of [() => receiverContext?.close(), () => browser.close(), () => server.close()])
+      await Promise.resolve()
+        .then(step)
+        .catch((error: unknown) => console.error('cleaning up:', error));
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
+    // --parley-only: the receiver in a browser of its own whose storage is on disk (a new context's
+    // Origin Private File System lives in memory, and a quota of a few GB ends a 4 GiB file there).
+    if (PARLEY_ONLY) receiverContext = await launchPersistentContext(path.join(dir, 'receiver-profile'));
+    const receiverBrowser = receiverContext?.browser() ?? browser;
     const suffix = Date.now().toString(36);
     const a = await signUp(browser, server.url, `bench-a-${suffix}`, { initScript: installPageHooks });
     const b = await signUp(receiverContext ?? browser, server.url, `bench-b-${suffix}`, {
@@ -426,10 +436,8 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    await receiverContext?.close();
-    await browser.close();
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
+    process.off('SIGINT', interrupted);
+    await cleanUp();
   }
 }
 
