@@ -7,7 +7,12 @@ import {
   StreamDownloadSink,
   type DownloadWorker,
 } from './download-sink.js';
-import { DownloadDesk, type DownloadWorkerMessage } from './download-stream.js';
+import {
+  DownloadDesk,
+  type DownloadPortMessage,
+  type DownloadPortReply,
+  type DownloadWorkerMessage,
+} from './download-stream.js';
 import { patternBytes } from './test/fixtures.js';
 import { TransferError } from './transfer-error.js';
 
@@ -44,6 +49,34 @@ function fakeBrowser() {
   return { worker, posted, responses, framesOpen: () => framesOpen };
 }
 
+/**
+ * A worker that takes every download and whose browser reads every byte at once: `received()` is what
+ * came on the port, a chunk as its size, in order.
+ */
+function recordingWorker(): DownloadWorker & { received: () => Array<number | string> } {
+  const received: Array<number | string> = [];
+  let port: MessagePort | undefined;
+  let read = 0;
+  return {
+    post(message, transfer = []) {
+      if (message.type !== 'download') return;
+      port = transfer.find((item): item is MessagePort => item instanceof MessagePort)!;
+      port.onmessage = ({ data }: MessageEvent<DownloadPortMessage>) => {
+        if (data.type !== 'chunk') return received.push(data.type);
+        received.push(data.data.byteLength);
+        read += data.data.byteLength;
+        port!.postMessage({ type: 'consumed', bytes: read } satisfies DownloadPortReply);
+      };
+      port.postMessage({ type: 'ready' } satisfies DownloadPortReply);
+    },
+    start() {
+      port!.postMessage({ type: 'started' } satisfies DownloadPortReply);
+      return () => {};
+    },
+    received: () => received,
+  };
+}
+
 const chunk = (offset: number, length: number) => patternBytes(offset, length).slice();
 
 /** Resolves true if `promise` settles within `ms`. */
@@ -65,18 +98,43 @@ describe('StreamDownloadSink', () => {
     expect(browser.framesOpen()).toBe(1);
     const body = browser.responses[0]!.arrayBuffer();
     const hash = createHash('sha256');
+    let last = new Uint8Array();
     for (let offset = 0; offset < size; offset += 256 * KiB) {
-      const data = chunk(offset, Math.min(256 * KiB, size - offset));
-      hash.update(data);
-      await sink.write(offset, data);
-      // The buffer went to the worker: nothing of it stays on the page.
-      expect(data.byteLength).toBe(0);
+      last = chunk(offset, Math.min(256 * KiB, size - offset));
+      hash.update(last);
+      await sink.write(offset, last);
+      // The buffer went to the worker: nothing of it stays on the page (but the file's last bytes).
+      if (offset + last.byteLength < size) expect(last.byteLength).toBe(0);
     }
     expect(await sink.close()).toEqual({ kind: 'download', name: 'film.mkv' });
+    expect(last.byteLength).toBe(0);
     const saved = new Uint8Array(await body);
     expect(saved.byteLength).toBe(size);
     expect(createHash('sha256').update(saved).digest('hex')).toBe(hash.digest('hex'));
     await expect(sink.write(size, new Uint8Array(1))).rejects.toThrow('closed');
+  });
+
+  it('hands over the write that completes the file only on the close, after the file is verified', async () => {
+    const worker = recordingWorker();
+    const size = 3 * 100 * KiB;
+    const sink = await StreamDownloadSink.open({ name: 'a.bin', size }, worker);
+    for (let offset = 0; offset < size; offset += 100 * KiB)
+      await sink.write(offset, chunk(offset, 100 * KiB));
+    // Every write resolved, and the worker has all but the last: the browser cannot finish yet.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(worker.received()).toEqual([100 * KiB, 100 * KiB]);
+    await sink.close();
+    expect(worker.received()).toEqual([100 * KiB, 100 * KiB, 100 * KiB, 'close']);
+  });
+
+  it('never hands over the last bytes of a file aborted after its last write (a damaged file)', async () => {
+    const worker = recordingWorker();
+    const sink = await StreamDownloadSink.open({ name: 'a.bin', size: 150 * KiB }, worker);
+    await sink.write(0, chunk(0, 100 * KiB));
+    await sink.write(100 * KiB, chunk(100 * KiB, 50 * KiB));
+    await sink.abort();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(worker.received()).toEqual([100 * KiB, 'abort']);
   });
 
   it('keeps at most the backlog unread by the browser, however slowly it reads', async () => {

@@ -7,6 +7,11 @@
  * `DOWNLOAD_BACKLOG` bytes wait unread by the browser, later once it has read them: the receiver's
  * acknowledgements, and so the sender, slow down with the browser's saving, and memory stays
  * bounded whatever the file's size (as with `WorkerDiskSink`; both count through a `Handover`).
+ *
+ * The write that completes the file is the exception: it stays on the page until `close()`, which
+ * the receiver calls only once the file's SHA-256 matched. Until then the browser has had less than
+ * the declared size (its Content-Length), so it cannot complete a download whose last bytes turn out
+ * damaged before `abort()` fails it.
  */
 import type { DownloadPortMessage, DownloadPortReply, DownloadWorkerMessage } from './download-stream.js';
 import type { FileSink, SavedFile } from './file-sink.js';
@@ -56,6 +61,8 @@ export class StreamDownloadSink implements FileSink {
   /** While opening: the worker's next awaited answer. */
   #opening: { expects: 'ready' | 'started'; resolve: () => void; reject: (error: Error) => void } | null =
     null;
+  /** The write that reached the declared size, held until the file is verified. */
+  #last: { data: Uint8Array; transfer: Transferable[] } | null = null;
   #ping: ReturnType<typeof setInterval> | undefined;
   #stop: () => void = () => {};
 
@@ -92,14 +99,21 @@ export class StreamDownloadSink implements FileSink {
 
   async write(offset: number, data: Uint8Array): Promise<void> {
     const transfer = this.#handover.record(offset, data);
+    if (offset + data.byteLength === this.#file.size) {
+      this.#last = { data, transfer };
+      // Held, not handed over: only what went before it can be waited for.
+      return this.#handover.waitUntil(offset - DOWNLOAD_BACKLOG);
+    }
     this.#port.postMessage({ type: 'chunk', data }, transfer);
     await this.#handover.withinBacklog();
   }
 
-  /** Ends the download well, once the browser has read every byte. */
+  /** Ends the download well (the file is verified), once the browser has read every byte. */
   async close(): Promise<SavedFile> {
     if (this.#handover.failure) throw this.#handover.failure;
     this.#handover.close();
+    if (this.#last) this.#port.postMessage({ type: 'chunk', data: this.#last.data }, this.#last.transfer);
+    this.#last = null;
     this.#port.postMessage({ type: 'close' });
     await this.#handover.waitUntil(this.#handover.posted);
     this.#finish(FRAME_LINGER_MS);
@@ -108,6 +122,7 @@ export class StreamDownloadSink implements FileSink {
 
   /** Fails the download: the browser drops what it saved of it. Never rejects. */
   async abort(): Promise<void> {
+    this.#last = null;
     if (!this.#handover.failure) this.#port.postMessage({ type: 'abort', message: 'the transfer ended' });
     this.#handover.end();
     this.#failWith(new TransferError('write_failed', 'the download was aborted'));
