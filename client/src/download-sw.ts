@@ -35,4 +35,11 @@ const desk = new DownloadDesk(scope.registration.scope);
 scope.addEventListener('install', (event) => event.waitUntil(scope.skipWaiting()));
 scope.addEventListener('activate', (event) => event.waitUntil(scope.clients.claim()));
 scope.addEventListener('message', (event) => desk.handleMessage(event.data, event.ports[0]));
-scope.addEventListener('fetch', (event) => event.respondWith(desk.respond(event.request)));
+scope.addEventListener('fetch', (event) => {
+  const { response, ended } = desk.respond(event.request);
+  event.respondWith(response);
+  // A response still streaming does not count as the worker being busy (Firefox stops it ~30 s after
+  // the headers went); the event does, until the stream ends. The page's pings cover the rest: browsers
+  // cap how long one event may run.
+  event.waitUntil(ended);
+});

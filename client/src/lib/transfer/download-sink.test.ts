@@ -42,7 +42,7 @@ function fakeBrowser() {
     },
     start(id) {
       framesOpen += 1;
-      setTimeout(() => responses.push(desk.respond(new Request(`${SCOPE}${id}`))));
+      setTimeout(() => responses.push(desk.respond(new Request(`${SCOPE}${id}`)).response));
       return () => (framesOpen -= 1);
     },
   };
@@ -242,7 +242,7 @@ describe('StreamDownloadSink', () => {
     // The worker was told: what it held for the browser is gone.
     vi.useRealTimers();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(desk.respond(new Request(`${SCOPE}${id}`)).status).toBe(404);
+    expect(desk.respond(new Request(`${SCOPE}${id}`)).response.status).toBe(404);
   });
 
   it('pings the worker while the download is open, and stops once it ended', async () => {

@@ -29,8 +29,9 @@ function offer(size: number, name = 'film.mkv', desk = new DownloadDesk(SCOPE), 
   desk.handleMessage({ type: 'download', id, name, size }, port2);
   const send = (message: DownloadPortMessage) =>
     page.postMessage(message, message.type === 'chunk' ? [message.data.buffer] : []);
-  const request = (method = 'GET') => desk.respond(new Request(`${SCOPE}${id}`, { method }));
-  return { desk, page, replies, send, request };
+  const answer = (method = 'GET') => desk.respond(new Request(`${SCOPE}${id}`, { method }));
+  const request = (method = 'GET') => answer(method).response;
+  return { desk, page, replies, send, answer, request };
 }
 
 async function until(check: () => boolean, ms = 2000): Promise<void> {
@@ -78,11 +79,11 @@ describe('DownloadDesk', () => {
     const desk = new DownloadDesk(SCOPE);
     const { replies, send, request } = offer(10, 'a.bin', desk);
     await until(() => replies.length === 1);
-    const unknown = desk.respond(new Request(`${SCOPE}AAAAAAAAAAAAAAAAAAAA`));
+    const unknown = desk.respond(new Request(`${SCOPE}AAAAAAAAAAAAAAAAAAAA`)).response;
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('cache-control')).toBe('no-store');
     expect(await unknown.text()).toMatch(/No such download/);
-    expect(desk.respond(new Request(`https://parley.test/other/${ID}`)).status).toBe(404);
+    expect(desk.respond(new Request(`https://parley.test/other/${ID}`)).response.status).toBe(404);
     expect(request('HEAD').status).toBe(404);
     send({ type: 'abort', message: 'cancelled' });
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -123,7 +124,7 @@ describe('DownloadDesk', () => {
       desk.handleMessage({ type: 'download', ...fields }, port2);
       await until(() => replies.length === 1);
       expect(replies[0]).toEqual({ type: 'failed', message: expect.stringMatching(reason) });
-      expect(desk.respond(new Request(`${SCOPE}${ID}`)).status).toBe(404);
+      expect(desk.respond(new Request(`${SCOPE}${ID}`)).response.status).toBe(404);
     }
   });
 });
@@ -155,6 +156,33 @@ describe('a download stream', () => {
     expect(Buffer.compare(Buffer.concat(parts), chunk(0, size))).toBe(0);
     // The browser's reading is reported, up to the whole file before the stream ends.
     expect(replies.filter((r) => r.type === 'consumed').at(-1)).toEqual({ type: 'consumed', bytes: size });
+  });
+
+  it('says when the stream has ended, however it ends, so the worker can keep running until then', async () => {
+    const settled = (promise: Promise<void>) =>
+      Promise.race([promise.then(() => true), new Promise((r) => setTimeout(r, 20, false))]);
+    const desk = new DownloadDesk(SCOPE);
+    expect(await settled(desk.respond(new Request(`${SCOPE}${ID}`)).ended)).toBe(true);
+
+    const closed = offer(5, 'a.bin', desk);
+    const { response, ended } = closed.answer();
+    closed.send({ type: 'chunk', data: chunk(0, 5) });
+    expect(await settled(ended)).toBe(false);
+    closed.send({ type: 'close' });
+    expect(await settled(ended)).toBe(false);
+    await readAll(response);
+    expect(await settled(ended)).toBe(true);
+
+    const aborted = offer(5, 'b.bin', desk, 'Ab'.repeat(10));
+    const abortedEnd = aborted.answer().ended;
+    aborted.send({ type: 'abort', message: 'damaged' });
+    expect(await settled(abortedEnd)).toBe(true);
+
+    const cancelled = offer(5, 'c.bin', desk, 'Cd'.repeat(10));
+    const answer = cancelled.answer();
+    expect(await settled(answer.ended)).toBe(false);
+    await answer.response.body!.cancel();
+    expect(await settled(answer.ended)).toBe(true);
   });
 
   it('ends a zero-byte file on the close alone', async () => {

@@ -71,6 +71,16 @@ interface DownloadFile {
   size: number;
 }
 
+/** The worker's answer to a request in its scope. */
+export interface DownloadAnswer {
+  response: Response;
+  /**
+   * Settles once the download's stream has ended, well or not (at once for any other answer). The
+   * worker extends its fetch event until then: a response still streaming does not keep it running.
+   */
+  ended: Promise<void>;
+}
+
 /** The downloads the page has offered and the browser has not requested yet, by id. */
 export class DownloadDesk {
   readonly #scopePath: string;
@@ -108,34 +118,35 @@ export class DownloadDesk {
    * cannot be answered (a name no header can carry) is failed on its port instead, so the page's
    * writes do not wait for a browser that will never read, and the browser gets a 500.
    */
-  respond(request: Request): Response {
+  respond(request: Request): DownloadAnswer {
     const { pathname } = new URL(request.url);
     const id = pathname.startsWith(this.#scopePath) ? pathname.slice(this.#scopePath.length) : '';
     const waiting = request.method === 'GET' ? this.#waiting.get(id) : undefined;
     if (!waiting) {
-      return textResponse(404, 'No such download (each one is served once, to the page that started it).');
+      return textAnswer(404, 'No such download (each one is served once, to the page that started it).');
     }
     this.#waiting.delete(id);
-    let response: Response;
+    let answer: DownloadAnswer;
     try {
-      response = downloadResponse(waiting.port, waiting.file);
+      answer = downloadAnswer(waiting.port, waiting.file);
     } catch (error) {
       const message = `the download could not be answered: ${error instanceof Error ? error.message : String(error)}`;
       waiting.port.onmessage = null;
       waiting.port.postMessage({ type: 'failed', message });
       waiting.port.close();
-      return textResponse(500, message);
+      return textAnswer(500, message);
     }
     waiting.port.postMessage({ type: 'started' });
-    return response;
+    return answer;
   }
 }
 
-function textResponse(status: number, text: string): Response {
-  return new Response(text, {
+function textAnswer(status: number, text: string): DownloadAnswer {
+  const response = new Response(text, {
     status,
     headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
   });
+  return { response, ended: Promise.resolve() };
 }
 
 /** Why a `download` message cannot be followed, or null. */
@@ -149,9 +160,9 @@ function badDownload(data: Record<string, unknown>): string | null {
 
 /**
  * A download's response: a stream the page fills over `port`, under headers that make the browser
- * save it (never render it) as `file.name`.
+ * save it (never render it) as `file.name`; and when that stream ends.
  */
-export function downloadResponse(port: DownloadPort, file: DownloadFile): Response {
+export function downloadAnswer(port: DownloadPort, file: DownloadFile): DownloadAnswer {
   // The headers first: they may throw, and the port is taken over only once they did not.
   const headers = new Headers({
     // Never the peer's declared type: the browser must not treat the file as anything but bytes.
@@ -163,7 +174,10 @@ export function downloadResponse(port: DownloadPort, file: DownloadFile): Respon
     'Cache-Control': 'no-store',
   });
   const source = new PortSource(port, file.size);
-  return new Response(new ReadableStream(source, { highWaterMark: 0 }), { headers });
+  return {
+    response: new Response(new ReadableStream(source, { highWaterMark: 0 }), { headers }),
+    ended: source.ended,
+  };
 }
 
 /**
@@ -194,10 +208,14 @@ class PortSource implements UnderlyingDefaultSource<Uint8Array> {
   #ended = false;
   /** A pull waiting for the page's next message. */
   #wake: (() => void) | null = null;
+  /** Resolves when the stream ends, however it does. */
+  readonly ended: Promise<void>;
+  #resolveEnded!: () => void;
 
   constructor(port: DownloadPort, size: number) {
     this.#port = port;
     this.#size = size;
+    this.ended = new Promise((resolve) => (this.#resolveEnded = resolve));
     port.onmessage = (event: MessageEvent) => this.#handle(event.data);
   }
 
@@ -263,6 +281,7 @@ class PortSource implements UnderlyingDefaultSource<Uint8Array> {
 
   #end(): void {
     this.#ended = true;
+    this.#resolveEnded();
     this.#queue.length = 0;
     this.#port.onmessage = null;
     this.#port.close();

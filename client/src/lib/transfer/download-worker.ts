@@ -30,17 +30,22 @@ export async function openStreamDownload(file: DownloadFile): Promise<StreamDown
 
 let registration: Promise<ServiceWorkerRegistration> | null = null;
 
-/** The page's download worker, registered on first use (again after a failure). */
+/**
+ * The download worker for one download: the one active now, registered on first use (again after a
+ * failure), and that one for all of the download. A newer version that takes over meanwhile knows
+ * nothing of it; pinging that one would let the old one, which streams the file, be stopped as idle.
+ */
 async function downloadWorker(): Promise<DownloadWorker> {
   registration ??= register();
   const registered = await registration.catch((error: unknown) => {
     registration = null;
     throw error;
   });
+  const worker = registered.active;
+  if (!worker) throw new Error('the download worker is not active');
   return {
     post(message: DownloadWorkerMessage, transfer: Transferable[] = []) {
-      // The active worker of the moment: a newer version may have taken over since.
-      registered.active?.postMessage(message, transfer);
+      worker.postMessage(message, transfer);
     },
     start: startInFrame,
   };
