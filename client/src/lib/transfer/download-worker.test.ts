@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DOWNLOAD_PING_MS } from './download-sink.js';
 import { DownloadDesk, type DownloadWorkerMessage } from './download-stream.js';
+import { REGISTRATION_TIMEOUT_MS } from './download-worker.js';
 
 const ORIGIN = 'https://parley.test';
 const SCOPE = `${ORIGIN}/download/`;
@@ -66,5 +67,37 @@ describe('openStreamDownload', () => {
     expect(opened.posted.map((m) => m.type)).toEqual(['download', 'ping', 'ping', 'ping']);
     expect(newer.posted).toEqual([]);
     await sink.abort();
+  });
+
+  it('gives up on a registration that never ends, and registers again on the next download', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { openStreamDownload, register } = await loadPage(
+      { active: null, installing: null, waiting: null },
+      new DownloadDesk(SCOPE),
+      () => new Promise<never>(() => {}),
+    );
+    const opening = openStreamDownload({ name: 'a.bin', size: 10 });
+    const failed = expect(opening).rejects.toThrow('not ready in time');
+    await vi.advanceTimersByTimeAsync(REGISTRATION_TIMEOUT_MS);
+    await failed;
+    const again = openStreamDownload({ name: 'a.bin', size: 10 });
+    expect(register).toHaveBeenCalledTimes(2);
+    const failedAgain = expect(again).rejects.toThrow('not ready in time');
+    await vi.advanceTimersByTimeAsync(REGISTRATION_TIMEOUT_MS);
+    await failedAgain;
+  });
+
+  it('registers again after a download that did not start', async () => {
+    const desk = new DownloadDesk(SCOPE);
+    const registered = { active: fakeServiceWorker(desk), installing: null, waiting: null };
+    const { openStreamDownload, register } = await loadPage(registered, desk);
+    // The worker refuses it (a name the page's safeFileName would never give).
+    await expect(openStreamDownload({ name: '', size: 10 })).rejects.toMatchObject({ code: 'unavailable' });
+    const sink = await openStreamDownload({ name: 'a.bin', size: 10 });
+    expect(register).toHaveBeenCalledTimes(2);
+    // A download that started keeps the registration for the next.
+    await sink.abort();
+    await (await openStreamDownload({ name: 'b.bin', size: 10 })).abort();
+    expect(register).toHaveBeenCalledTimes(2);
   });
 });

@@ -9,8 +9,8 @@ import type { DownloadWorkerMessage } from './download-stream.js';
 
 const WORKER_URL = '/download-sw.js';
 const SCOPE = '/download/';
-/** How long the worker may take to install and activate. */
-const ACTIVATION_TIMEOUT_MS = 15_000;
+/** How long registering may take, the worker's script fetched, installed and activated. */
+export const REGISTRATION_TIMEOUT_MS = 15_000;
 
 /**
  * Whether this page may stream downloads through a service worker: a secure context with service
@@ -20,27 +20,30 @@ export function canStreamDownloads(): boolean {
   return typeof window === 'object' && window.isSecureContext && 'serviceWorker' in navigator;
 }
 
-/**
- * Starts a streamed download of `file` (call it from the click on "Accept"). Rejects with an
- * `unavailable` TransferError when the worker cannot be registered or does not take the download.
- */
-export async function openStreamDownload(file: DownloadFile): Promise<StreamDownloadSink> {
-  return StreamDownloadSink.open(file, await downloadWorker());
-}
-
+/** The worker's registration, kept from the first download that needed it until one fails to start. */
 let registration: Promise<ServiceWorkerRegistration> | null = null;
 
 /**
- * The download worker for one download: the one active now, registered on first use (again after a
- * failure), and that one for all of the download. A newer version that takes over meanwhile knows
- * nothing of it; pinging that one would let the old one, which streams the file, be stopped as idle.
+ * Starts a streamed download of `file` (call it from the click on "Accept"). Rejects when the worker
+ * cannot be registered in time, or with an `unavailable` TransferError when it does not take the
+ * download; the next call then registers again rather than reuse what failed.
  */
-async function downloadWorker(): Promise<DownloadWorker> {
-  registration ??= register();
-  const registered = await registration.catch((error: unknown) => {
-    registration = null;
+export async function openStreamDownload(file: DownloadFile): Promise<StreamDownloadSink> {
+  const registering = (registration ??= register());
+  try {
+    return await StreamDownloadSink.open(file, activeWorker(await registering));
+  } catch (error) {
+    if (registration === registering) registration = null;
     throw error;
-  });
+  }
+}
+
+/**
+ * The download worker for one download: the one active now, and that one for all of the download. A
+ * newer version that takes over meanwhile knows nothing of it; pinging that one would let the old
+ * one, which streams the file, be stopped as idle.
+ */
+function activeWorker(registered: ServiceWorkerRegistration): DownloadWorker {
   const worker = registered.active;
   if (!worker) throw new Error('the download worker is not active');
   return {
@@ -51,7 +54,23 @@ async function downloadWorker(): Promise<DownloadWorker> {
   };
 }
 
-async function register(): Promise<ServiceWorkerRegistration> {
+/**
+ * Registers the worker and waits for it to activate, all within `REGISTRATION_TIMEOUT_MS`: a fetch of
+ * its script that never ends fails this download, and the next one registers again.
+ */
+function register(): Promise<ServiceWorkerRegistration> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('the download worker was not ready in time')),
+      REGISTRATION_TIMEOUT_MS,
+    );
+    registerAndActivate()
+      .then(resolve, reject)
+      .finally(() => clearTimeout(timer));
+  });
+}
+
+async function registerAndActivate(): Promise<ServiceWorkerRegistration> {
   const registered = await navigator.serviceWorker.register(WORKER_URL, { scope: SCOPE });
   // Not `navigator.serviceWorker.ready`: it waits for a worker controlling this page, which one
   // scoped to /download/ never does. The worker's own state says when it can serve.
@@ -63,16 +82,11 @@ async function register(): Promise<ServiceWorkerRegistration> {
 
 function activated(worker: ServiceWorker): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => done(new Error('the download worker did not activate')),
-      ACTIVATION_TIMEOUT_MS,
-    );
     const check = () => {
       if (worker.state === 'activated') done();
       else if (worker.state === 'redundant') done(new Error('the download worker failed to install'));
     };
     const done = (error?: Error) => {
-      clearTimeout(timer);
       worker.removeEventListener('statechange', check);
       if (error) reject(error);
       else resolve();
