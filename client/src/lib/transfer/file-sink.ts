@@ -10,8 +10,9 @@
  *   request for `/download/<random id>` with a `ReadableStream` the page fills as bytes are written,
  *   and the browser saves it to its downloads folder as they come; the page waits while more than a
  *   few MiB are unread by the browser, so memory stays bounded whatever the size. Only a verified
- *   file ends the stream well; a cancel or an integrity failure errors it, and the browser marks the
- *   download failed and drops the partial file. The receiver hashes these bytes itself. The page
+ *   file ends the stream well (its last bytes are held back until then, so the browser never has the
+ *   whole declared size of an unverified file); a cancel or an integrity failure errors it, and the
+ *   browser marks the download failed and drops the partial file. The receiver hashes these bytes itself. The page
  *   pings the worker while a download is open: browsers stop a worker idle for ~30 s, which a
  *   transfer paused by a dropped link would leave it. Tested in Chromium (e2e, with the picker taken
  *   away); Firefox and Safari, which it is for, are not tested here.
