@@ -31,8 +31,9 @@ import { hasEnded, TransferSide, type TransferSideEvents } from './transfer-side
 /**
  * Bytes read from a file at a time: reading a `Blob` slice costs about the same for 64 KiB as for
  * 1 MiB (measured by `bench:transfer`: per-chunk reads took a quarter of the sender's main thread),
- * and `Blob.slice` itself still showed in the sender's profile at 1 MiB; 4 MiB blocks took the
- * sending page's main thread from 4.6 to 3.9 CPU ms per MiB. One block per file being sent is held.
+ * and `Blob.slice` itself still showed in the sender's profile at 1 MiB. With 4 MiB blocks two runs
+ * measured the sending page's main thread at 3.9 and 4.5 CPU ms per MiB, against 4.5 to 4.6 with
+ * 1 MiB: a small gain at most, within the noise here. One block per file being sent is held.
  */
 export const SEND_READ_BLOCK = 4 * 1024 * 1024;
 
