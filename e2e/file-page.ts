@@ -40,63 +40,48 @@ export function fileSuite(name: string): FileSuite {
   return suite;
 }
 
+/** Signs in a user whose pages run `init` before the app (to take a browser API away, or stand in for one). */
+function userWith(init: () => void) {
+  return (
+    browser: Browser,
+    app: RunningApp,
+    prefix: string,
+    options: { onPage?: (page: Page) => void } = {},
+  ): Promise<User> =>
+    signedInUser(browser, app, prefix, {
+      onPage: (page) => {
+        void page.addInitScript(init);
+        options.onPage?.(page);
+      },
+    });
+}
+
 /**
  * A user whose browser keeps received files in memory: no File System Access API and no service
  * workers (like Firefox's private windows), so no streamed download either.
  */
-export function memoryUser(
-  browser: Browser,
-  app: RunningApp,
-  prefix: string,
-  options: { onPage?: (page: Page) => void } = {},
-): Promise<User> {
-  return signedInUser(browser, app, prefix, {
-    onPage: (page) => {
-      void page.addInitScript(() => {
-        Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
-        delete (Navigator.prototype as { serviceWorker?: unknown }).serviceWorker;
-      });
-      options.onPage?.(page);
-    },
-  });
-}
+export const memoryUser = userWith(() => {
+  Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
+  delete (Navigator.prototype as { serviceWorker?: unknown }).serviceWorker;
+});
 
 /**
  * A user whose browser streams received files to a download through the download service worker,
  * as Firefox and Safari do: Chromium without the File System Access API.
  */
-export function downloadUser(browser: Browser, app: RunningApp, prefix: string): Promise<User> {
-  return signedInUser(browser, app, prefix, {
-    onPage: (page) =>
-      void page.addInitScript(() => {
-        Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
-      }),
-  });
-}
+export const downloadUser = userWith(() => {
+  Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
+});
 
 /**
  * A user whose browser streams received files to disk through the real `DiskSink`: the save picker
  * (which would need a person) hands out files of the origin private file system instead.
  */
-export function diskUser(
-  browser: Browser,
-  app: RunningApp,
-  prefix: string,
-  options: { onPage?: (page: Page) => void } = {},
-): Promise<User> {
-  return signedInUser(browser, app, prefix, {
-    onPage: (page) => {
-      void page.addInitScript(() => {
-        const pick = async ({ suggestedName }: { suggestedName?: string } = {}) =>
-          (await navigator.storage.getDirectory()).getFileHandle(suggestedName ?? 'unnamed', {
-            create: true,
-          });
-        Object.defineProperty(window, 'showSaveFilePicker', { value: pick, configurable: true });
-      });
-      options.onPage?.(page);
-    },
-  });
-}
+export const diskUser = userWith(() => {
+  const pick = async ({ suggestedName }: { suggestedName?: string } = {}) =>
+    (await navigator.storage.getDirectory()).getFileHandle(suggestedName ?? 'unnamed', { create: true });
+  Object.defineProperty(window, 'showSaveFilePicker', { value: pick, configurable: true });
+});
 
 /** The SHA-256 (hex) of a file a {@link diskUser}'s page saved, read back and hashed in the page. */
 export function savedSha256(page: Page, name: string): Promise<string> {
